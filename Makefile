@@ -1,0 +1,81 @@
+# dockernet.packetflow: the two commands of the README, and the pieces they use.
+#   make demo   set up this machine as controller and run the main job on localhost
+#   make test   run the whole test suite (lint, sanity, unit, molecule, integration)
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+
+PYTHON ?= python3
+VENV ?= $(CURDIR)/.venv
+BIN := $(VENV)/bin
+COLLECTIONS := $(VENV)/collections
+COLLECTION_LINK := $(COLLECTIONS)/ansible_collections/dockernet/packetflow
+INVENTORY ?= inventory/localhost.yml
+PLAYBOOK ?= playbooks/prepare.yml
+PYTEST_ARGS ?=
+
+# Controller packages; the roles install what the targets need.
+CONTROLLER_APT := python3 python3-venv python3-pip make git rsync sudo
+
+export PATH := $(BIN):$(PATH)
+export ANSIBLE_COLLECTIONS_PATH := $(COLLECTIONS)
+export PYTHONPATH := $(COLLECTIONS)
+export ANSIBLE_FORCE_COLOR := 0
+
+.PHONY: help demo test controller-deps venv venv-test collection lint sanity unit integration molecule bench clean
+
+help:
+	@echo "make demo   prepare localhost and run $(PLAYBOOK), writing reports/"
+	@echo "make test   run the whole test suite"
+
+demo: controller-deps collection
+	$(BIN)/ansible-playbook -i $(INVENTORY) $(PLAYBOOK)
+
+test: controller-deps venv-test collection lint sanity unit molecule integration
+
+controller-deps:
+	@missing=$$(for p in $(CONTROLLER_APT); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q 'ok installed' || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+	  echo "Installing controller packages:" $$missing; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
+	fi
+
+venv: $(VENV)/.base-installed
+$(VENV)/.base-installed: requirements.txt
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -r requirements.txt
+	touch $@
+
+venv-test: $(VENV)/.test-installed
+$(VENV)/.test-installed: $(VENV)/.base-installed requirements-test.txt
+	$(BIN)/pip install -q -r requirements-test.txt
+	touch $@
+
+# The collection is used in place: a link from the virtualenv's collection path.
+# Its dependencies (community.docker, community.general, ansible.posix) come with
+# the ansible package, so nothing is fetched from Galaxy.
+collection: venv
+	mkdir -p $(dir $(COLLECTION_LINK))
+	ln -sfn $(CURDIR) $(COLLECTION_LINK)
+
+lint: venv-test
+	$(BIN)/ansible-lint --profile production
+
+sanity: venv-test
+	tests/sanity.sh
+
+unit: venv-test collection
+	$(BIN)/python -m pytest tests/unit $(PYTEST_ARGS)
+
+integration: venv-test collection
+	$(BIN)/python -m pytest tests/integration $(PYTEST_ARGS)
+
+molecule: venv-test collection
+	$(BIN)/molecule test -s default
+
+bench: venv-test collection
+	bench/run.sh
+
+clean:
+	rm -rf $(VENV) tests/output .pytest_cache reports bench/results
