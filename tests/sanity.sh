@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # Run `ansible-test sanity` on a copy of the collection laid out as
 # ansible_collections/dockernet/packetflow (ansible-test needs that path).
-# The copy lives under .cache/sanity so ansible-test's virtualenvs are reused.
+# The copy stays between runs so ansible-test reuses its virtualenvs.
 set -euo pipefail
 repo=$(cd "$(dirname "$0")/.." && pwd)
 bin=${VENV:-$repo/.venv}/bin
-dest=$repo/.cache/sanity/ansible_collections/dockernet/packetflow
+# Outside the repository: inside it, ansible-test would list files through git.
+dest=${PF_SANITY_ROOT:-/var/tmp/packetflow-sanity}/ansible_collections/dockernet/packetflow
 
 # ansible-test downloads a pip bootstrap script from a host this machine cannot
 # reach; the stand-in beside the repository seeds pip from Python's own wheel.

@@ -24,15 +24,17 @@ description:
   - When the line does not arrive, the error says whether the kernel logged it at all
     (seen by C(dmesg)), so the fault is either the logger binding or the syslog routing.
 author:
-  - dockernet.packetflow maintainers
+  - dockernet.packetflow maintainers (@dockernet)
 requirements:
   - nft (the nftables package)
   - root
 attributes:
   check_mode:
+    description: Can run in check_mode and return changed status prediction without modifying target.
     support: full
     details: In check mode nothing is probed and RV(found) is not returned.
   diff_mode:
+    description: Will return details on what has changed (or possibly needs changing in check_mode), when in diff mode.
     support: none
 options:
   path:
