@@ -1,0 +1,514 @@
+# Copyright: dockernet.packetflow contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Turn scenario results (docs/result-contract.md) into what the report pages show.
+
+Pure functions on plain data: no Ansible, no files, no HTML. The templates escape
+every string they print, so nothing here needs to.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections import Counter
+
+from ansible_collections.dockernet.packetflow.plugins.module_utils import ruleset as nf_ruleset
+from ansible_collections.dockernet.packetflow.plugins.plugin_utils import report_svg
+
+HOOKS = ("PREROUTING", "INPUT", "FORWARD", "OUTPUT", "POSTROUTING")
+HOOK_SHORT = {"PREROUTING": "PRE", "INPUT": "IN", "FORWARD": "FWD", "OUTPUT": "OUT",
+              "POSTROUTING": "POST", "OTHER": "?"}
+NAT_VERDICTS = ("DNAT", "SNAT", "MASQUERADE", "REDIRECT")
+TABLES = ("raw", "mangle", "nat", "filter", "security")
+
+
+def slug(name, default="_"):
+    """Return a file and anchor name made from ``name``: no separators, no dot-dot."""
+    text = re.sub(r"[^A-Za-z0-9._-]+", "_", str(name or "")).lstrip(".")[:80]
+    return text or default
+
+
+def host_slugs(names):
+    """Map each host name to a distinct directory name under the report directory."""
+    out, used = {}, set()
+    for name in names:
+        base = slug(name)
+        candidate = base
+        if candidate in used or (candidate != name and candidate in names):
+            digest = hashlib.sha1(str(name).encode()).hexdigest()[:8]
+            candidate = "%s-%s" % (base, digest)
+        used.add(candidate)
+        out[name] = candidate
+    return out
+
+
+def plain(value):
+    """Copy ``value`` into builtin JSON types (drops Ansible's tagged str/dict subclasses)."""
+    kind = type(value)
+    if kind in (str, int, float, bool) or value is None:
+        return value
+    if isinstance(value, dict):
+        return {str(k): plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [plain(v) for v in value]
+    if isinstance(value, int):
+        return int(value)
+    if isinstance(value, float):
+        return float(value)
+    return str(value)
+
+
+def hook_names(hops):
+    """Return the netfilter hook of each hop: its own ``hook`` when the analysis core gave one,
+    else its chain's; user chains inherit the hook they were entered from."""
+    current, out = None, []
+    for hop in hops:
+        name = str(hop.get("chain") or "").upper()
+        found = hop.get("hook") if hop.get("hook") in HOOKS else next((h for h in HOOKS if h == name), None)
+        if found is None and not name.startswith("DOCKER"):
+            found = next((h for h in HOOKS if h in name), None)
+        current = found or current
+        out.append(current or "OTHER")
+    return out
+
+
+def stages(hops):
+    """Group consecutive hops at the same hook and table into numbered steps (with their NAT, if any)."""
+    groups = []
+    for hop, hook in zip(hops, hook_names(hops)):
+        table = str(hop.get("table") or "?")
+        if groups and groups[-1]["hook"] == hook and groups[-1]["table"] == table:
+            groups[-1]["hops"].append(hop)
+        else:
+            groups.append({"step": len(groups) + 1, "hook": hook, "table": table, "hops": [hop], "nat": None})
+        groups[-1]["nat"] = groups[-1]["nat"] or nat_target(hop)
+    return groups
+
+
+def where(hop):
+    """Say which rule a hop is, e.g. ``filter DOCKER-ISOLATION-STAGE-2 rule 1``."""
+    if not hop:
+        return ""
+    base = "%s %s" % (hop.get("table") or "?", hop.get("chain") or "?")
+    kind = hop.get("type")
+    if kind == "policy":
+        return base + " policy"
+    if kind == "return":
+        return base + " (end of chain, return)"
+    if hop.get("rule") is not None:
+        return "%s rule %s" % (base, hop["rule"])
+    if hop.get("handle") is not None:
+        return "%s handle %s" % (base, hop["handle"])
+    return base
+
+
+def rule_args(text):
+    """A rule's text for a sentence: no ``-A CHAIN`` prefix, no nft counters."""
+    text = re.sub(r"^-A\s+\S+\s+", "", str(text or ""))
+    return " ".join(re.sub(r"\bcounter packets \d+ bytes \d+", "", text).split())
+
+
+def nat_texts(packet):
+    """Spell out every address rewrite of a packet."""
+    out = []
+    for nat in packet.get("nat") or []:
+        text = nat.get("text")
+        if not text:
+            text = "%s %s → %s" % (nat.get("kind", "NAT"), nat.get("from", "?"), nat.get("to", "?"))
+            if nat.get("chain"):
+                text += " by " + where(dict(nat, type="rule"))
+        out.append(text)
+    return out
+
+
+def first_pair(packets):
+    """Return the first request and the first reply after it (either may be None)."""
+    request = next((p for p in packets if p.get("direction") != "reply"), None)
+    replies = [p for p in packets if p.get("direction") == "reply"]
+    if request is not None:
+        later = [p for p in replies if (p.get("id") or 0) > (request.get("id") or 0)]
+        replies = later or replies
+    return request, (replies[0] if replies else None)
+
+
+def nat_target(hop):
+    """DNAT, SNAT, MASQUERADE or REDIRECT when the hop's rule rewrites addresses, else None."""
+    verdict = str(hop.get("verdict") or "").upper()
+    if verdict in NAT_VERDICTS:
+        return verdict
+    match = re.search(r"(?:-j |^|\s)(DNAT|SNAT|MASQUERADE|REDIRECT)\b", str(hop.get("rule_text") or ""), re.I)
+    return match.group(1).upper() if match and hop.get("type") == "rule" else None
+
+
+def deciding_rules(hops):
+    """``table:chain:verdict`` of the rules that steered a packet (jumps, accepts, drops, NAT).
+
+    Policies, returns, TRACE or LOG rules (CONTINUE) and tables that are not iptables' own (a
+    tracer's table) are left out, and NAT rules count by their target, so that hosts traced
+    by different back ends compare equal.
+    """
+    out = []
+    for hop in hops:
+        verdict = nat_target(hop) or str(hop.get("verdict") or "").upper()
+        if hop.get("type") == "rule" and verdict not in ("", "CONTINUE", "RETURN") and hop.get("table") in TABLES:
+            out.append("%s:%s:%s" % (hop.get("table"), hop.get("chain"), verdict))
+    return out
+
+
+def fingerprint(packet):
+    """Return (short text, code) of a packet's path, for comparing hosts."""
+    if not packet:
+        return "no packet", "-"
+    hops = packet.get("hops") or []
+    hooks = []
+    for hook in hook_names(hops):
+        if not hooks or hooks[-1] != hook:
+            hooks.append(hook)
+    end = packet.get("fate") or "unknown"
+    decided = packet.get("fate_at") or {}
+    text = "→".join(HOOK_SHORT.get(h, h) for h in hooks) or "no hooks"
+    text += " " + {"delivered": "✓", "dropped": "✗"}.get(end, "?")
+    if end == "dropped" and decided.get("chain"):
+        text += " " + str(decided["chain"])
+    where_dropped = str(decided.get("chain") or "") if end == "dropped" else ""
+    full = "|".join(deciding_rules(hops)) + "=>" + end + ":" + where_dropped
+    return text, hashlib.sha1(full.encode()).hexdigest()[:6]
+
+
+def scenario_fingerprint(scenario):
+    """Fingerprint of a scenario: its first request and reply paths together."""
+    request, reply = first_pair(scenario.get("packets") or [])
+    parts = [fingerprint(request), fingerprint(reply)] if reply else [fingerprint(request)]
+    text = " ⇄ ".join(p[0] for p in parts)
+    code = hashlib.sha1("/".join(p[1] for p in parts).encode()).hexdigest()[:6]
+    return text, code
+
+
+def status(scenario):
+    """Return the badge of a scenario: pass, fail, error or partial."""
+    error, packets = scenario.get("error"), scenario.get("packets") or []
+    if error and not packets:
+        return "error"
+    if error:
+        return "partial"
+    if scenario.get("passed") is True:
+        return "pass"
+    if scenario.get("passed") is False:
+        return "fail"
+    expected = (scenario.get("expected") or {}).get("fate")
+    observed = (scenario.get("observed") or {}).get("fate")
+    if expected and observed:
+        return "pass" if expected == observed else "fail"
+    return "partial"
+
+
+def describe(packet):
+    """Name a packet in words, e.g. ``the ICMP echo request from 172.18.0.2 to 172.19.0.2``."""
+    flow = packet.get("flow") or {}
+    proto = str(flow.get("proto") or "").upper()
+    reply = packet.get("direction") == "reply"
+    if proto == "ICMP":
+        kind = {8: "ICMP echo request", 0: "ICMP echo reply"}.get(flow.get("icmp_type"), "ICMP packet")
+    elif proto in ("TCP", "UDP"):
+        port = flow.get("sport") if reply else flow.get("dport")
+        kind = "%s %s %s port %s" % (proto, "reply" if reply else "packet", "from" if reply else "to", port) \
+            if port else proto + " packet"
+    else:
+        kind = "reply" if reply else "packet"
+    src, dst = flow.get("src") or "?", flow.get("dst") or "?"
+    return "the %s from %s to %s" % (kind, src, dst)
+
+
+def fate_sentence(packet):
+    """Say what happened to one packet, and where."""
+    fate, at = packet.get("fate") or "unknown", packet.get("fate_at") or {}
+    text = describe(packet)
+    rewrites = nat_texts(packet)
+    if fate == "dropped":
+        text += " was dropped by " + (where(at) or "an unknown rule")
+        if at.get("rule_text"):
+            text += " (%s)" % rule_args(at["rule_text"])
+    elif fate == "delivered":
+        text += " was delivered"
+        if rewrites:
+            text += " after " + "; ".join(rewrites)
+    else:
+        text += " could not be followed to its end"
+    return text[0].upper() + text[1:] + "."
+
+
+def explain(scenario):
+    """One plain-language account of the scenario: the run's own, else built from its packets."""
+    if scenario.get("explanation"):
+        return scenario["explanation"]
+    packets = scenario.get("packets") or []
+    if not packets:
+        if scenario.get("error"):
+            return "The scenario did not complete, so no packet can be shown: " + str(scenario["error"])
+        return "Neither tcpdump nor TRACE saw any packet of this scenario."
+    request, reply = first_pair(packets)
+    parts = [fate_sentence(request)] if request else []
+    if reply:
+        parts.append(fate_sentence(reply))
+    why = (scenario.get("expected") or {}).get("why")
+    if why:
+        parts.append("Expected: " + str(why).rstrip(".") + ".")
+    return " ".join(parts)
+
+
+def notes(scenario, host):
+    """Plain-language remarks on what the path alone does not say."""
+    out, packets = [], scenario.get("packets") or []
+    flags = [f for p in packets for f in (p.get("flags") or [])]
+    traffic = scenario.get("traffic") or []
+    if host.get("br_netfilter") is False and (
+            "captured_not_traced" in flags or (packets and not any(p.get("hops") for p in packets))):
+        out.append("Bridged traffic between containers on one bridge skipped iptables: the "
+                   "br_netfilter module is not loaded (Docker 27.3 and later no longer load it "
+                   "by default), so an empty path here does not mean the packet was dropped.")
+    if host.get("userland_proxy") and any(str(t.get("to", "")).startswith("127.") for t in traffic):
+        out.append("Traffic to a 127.0.0.1 published port is taken by docker-proxy, a userland "
+                   "process: the host's connection ends at the proxy, which opens a new one to "
+                   "the container from the bridge gateway address.")
+    if "path_incomplete" in flags:
+        out.append("Some paths stop before a verdict (marked unknown): the trace of those packets ends "
+                   "early, for example because the back end traces no hook after the last one shown.")
+    if "conntrack_skipped_nat" in flags:
+        out.append("Later packets of a connection skip the nat table: conntrack remembers the "
+                   "first packet's rewrite and applies it without traversing nat again.")
+    missing = sorted({f.split(":", 1)[1] for f in flags if f.startswith("traced_not_captured:")})
+    if missing:
+        out.append("TRACE saw packets that tcpdump did not capture on: %s." % ", ".join(missing))
+    out += [str(w) for w in scenario.get("warnings_list") or []]
+    stats = scenario.get("stats") or {}
+    if stats.get("kernel_drops") or stats.get("lost_lines_suspected"):
+        out.append("Some trace lines or captured packets were lost (kernel drops %s); the paths "
+                   "may be incomplete." % (stats.get("kernel_drops") or 0))
+    return out
+
+
+def journey_rows(packet):
+    """Rows of a packet's hop table: hops (numbered by step) and captures, in journey order.
+
+    The last hop is marked ``decided`` when the packet's fate is known.
+    """
+    rows = _journey_rows(packet)
+    hooks = [r for r in rows if r["kind"] == "hook"]
+    if hooks and packet.get("fate") in ("delivered", "dropped"):
+        hooks[-1]["decided"] = True
+    return rows
+
+
+def _journey_rows(packet):
+    hops = packet.get("hops") or []
+    step_of = {}
+    for group in stages(hops):
+        for hop in group["hops"]:
+            step_of[id(hop)] = (group["step"], group["hook"])
+    hop_rows = [dict(kind="hook", hop=h, step=step_of[id(h)][0], hook=step_of[id(h)][1], where=where(h),
+                     nat=bool(nat_target(h))) for h in hops]
+    caps = [dict(kind="capture", cap=c) for c in packet.get("captures") or []]
+    journey = packet.get("journey") or []
+    if journey:
+        rows, pending_hops, pending_caps = [], list(hop_rows), list(caps)
+        for entry in journey:
+            if entry.get("kind") == "hook" and pending_hops:
+                rows.append(pending_hops.pop(0))
+            elif entry.get("kind") == "capture":
+                rows.append(pending_caps.pop(0) if pending_caps else dict(kind="capture", cap=entry))
+        return rows + pending_hops + pending_caps
+    if all(r["hop"].get("ts") is not None for r in hop_rows) and all(c["cap"].get("ts") is not None for c in caps):
+        return sorted(hop_rows + caps, key=lambda r: (r.get("hop") or r.get("cap")).get("ts"))
+    return hop_rows + caps
+
+
+def address_changes(packet):
+    """Spell out address changes between consecutive hops that no NAT entry explains."""
+    out, prev = [], None
+    for hop in packet.get("hops") or []:
+        cur = (hop.get("src"), hop.get("dst"))
+        if prev and None not in cur and None not in prev and cur != prev:
+            out.append("addresses changed at %s: %s > %s became %s > %s" % (where(hop), prev[0], prev[1], cur[0], cur[1]))
+        prev = cur if None not in cur else prev
+    return out
+
+
+def packet_view(packet):
+    """What the page shows for one prominent packet."""
+    rewrites = nat_texts(packet)
+    return dict(packet=packet, rows=journey_rows(packet), nat=rewrites,
+                changes=[] if rewrites else address_changes(packet),
+                sentence=fate_sentence(packet), diagram=report_svg.hook_diagram(packet, stages(packet.get("hops") or [])))
+
+
+def nft_json_lines(text):
+    """``nft -j list ruleset`` output as nft-like lines, each rule ending in ``# handle N``."""
+    try:
+        chains = nf_ruleset.parse_nft_json(text)
+    except ValueError:
+        return str(text).splitlines()
+    lines, table = [], None
+    for (tname, cname), chain in chains.items():
+        if tname != table:
+            lines += (["}"] if table is not None else []) + ["table %s {" % tname]
+            table = tname
+        hook = " # hook %s, policy %s" % (chain["hook"], chain["policy"]) if chain["hook"] else ""
+        lines.append("  chain %s {%s" % (cname, hook))
+        lines += ["    %s # handle %s" % (rule["text"], rule["handle"]) for rule in chain["rules"]]
+        lines.append("  }")
+    return lines + (["}"] if table is not None else [])
+
+
+def nft_text(text):
+    """An nft rule's text without handle comment, counters, quotes and ``meta``, for comparing."""
+    text = re.sub(r"#\s*handle \d+\s*$", "", str(text or "")).replace('"', "")
+    text = re.sub(r"\bcounter( packets \d+ bytes \d+)?|\bmeta\b", "", text)
+    return " ".join(text.split())
+
+
+def ruleset_view(ruleset, packets):
+    """Lines of the ruleset with the rules that packets hit marked.
+
+    iptables-save rules are matched by table, chain and number; nft rules by table and
+    handle, or by table, chain and text when the trace gave no handle.
+    """
+    ruleset = ruleset or {}
+    hits = Counter()
+    for packet in packets:
+        for hop in packet.get("hops") or []:
+            if hop.get("type") == "rule":
+                table, chain = hop.get("table"), hop.get("chain")
+                hits[(table, chain, hop.get("rule"))] += 1
+                if hop.get("handle") is not None:
+                    hits[("handle", table, str(hop.get("handle")))] += 1
+                else:
+                    hits[("text", table, chain, nft_text(hop.get("rule_text")))] += 1
+    for hit in ruleset.get("hit") or []:
+        key = (hit.get("table"), hit.get("chain"), hit.get("rule"))
+        hits[key] = hits[key] or 1
+    text = str(ruleset.get("text") or "")
+    raw = nft_json_lines(text) if ruleset.get("format") == "nft-json" else text.splitlines()
+    lines, table, chain, counts = [], None, None, Counter()
+    for line in raw:
+        stripped = line.strip()
+        count = None
+        if stripped.startswith("*"):
+            table = stripped[1:]
+        elif stripped.startswith("-A "):
+            name = stripped.split()[1]
+            counts[(table, name)] += 1
+            count = hits.get((table, name, counts[(table, name)]), 0)
+        elif stripped.startswith("table "):
+            table = stripped.split()[-2] if stripped.endswith("{") else stripped.split()[-1]
+        elif stripped.startswith("chain "):
+            chain = stripped.split()[1]
+        else:
+            match = re.search(r"# handle (\d+)\s*$", stripped)
+            if match:
+                count = hits.get(("handle", table, match.group(1)), 0) or \
+                    hits.get(("text", table, chain, nft_text(stripped)), 0)
+        lines.append(dict(text=line, hit=count or 0, rule=count is not None))
+    return dict(format=ruleset.get("format") or "", lines=lines,
+                hit=sum(1 for line in lines if line["hit"]), total=sum(1 for line in lines if line["rule"]))
+
+
+def capture_view(packets, limit):
+    """Captures grouped by interface, in time order, each with its packet."""
+    by_iface, start = {}, None
+    for packet in packets:
+        for cap in packet.get("captures") or []:
+            by_iface.setdefault(str(cap.get("iface") or "?"), []).append((cap, packet))
+            if cap.get("ts") is not None:
+                start = cap["ts"] if start is None else min(start, cap["ts"])
+    out = []
+    for iface in sorted(by_iface):
+        rows = sorted(by_iface[iface], key=lambda r: (r[0].get("ts") is None, r[0].get("ts") or 0))
+        out.append(dict(iface=iface, total=len(rows), rows=[
+            dict(cap=c, packet=p, rel=None if c.get("ts") is None or start is None else c["ts"] - start)
+            for c, p in rows[:limit]]))
+    return out
+
+
+def path_groups(packets):
+    """Count packets by path, so thousands of packets read as a few distinct paths."""
+    groups = {}
+    for packet in packets:
+        text, code = fingerprint(packet)
+        group = groups.setdefault(code, dict(code=code, text=text, count=0, first=packet.get("id"),
+                                             direction=packet.get("direction") or "request",
+                                             fate=packet.get("fate") or "unknown"))
+        group["count"] += 1
+    return sorted(groups.values(), key=lambda g: -g["count"])
+
+
+def scenario_view(scenario, host, limit, artifacts):
+    """Everything the page shows for one scenario."""
+    packets = scenario.get("packets") or []
+    request, reply = first_pair(packets)
+    anchor = "scenario-" + slug(scenario.get("scenario"), "unnamed")
+    return dict(
+        s=scenario, anchor=anchor, name=scenario.get("scenario") or "unnamed", status=status(scenario),
+        explanation=explain(scenario), notes=notes(scenario, host),
+        topology=report_svg.topology(scenario.get("topology") or {}, host),
+        request=packet_view(request) if request else None,
+        reply=packet_view(reply) if reply else None,
+        packets=[dict(p=p, decided=where(p.get("fate_at"))) for p in packets[:limit]],
+        packet_total=len(packets), groups=path_groups(packets),
+        captures=capture_view(packets, limit), ruleset=ruleset_view(scenario.get("ruleset"), packets),
+        artifacts=artifacts, fingerprint=scenario_fingerprint(scenario))
+
+
+def host_facts(doc):
+    """Host facts for the header: results.json facts, completed by the scenarios' host entries."""
+    facts = dict((doc.get("facts") or {}))
+    for scenario in doc.get("scenarios") or []:
+        for key, value in (scenario.get("host") or {}).items():
+            facts.setdefault(key, value)
+    facts.setdefault("name", doc.get("host"))
+    return facts
+
+
+def summary(views):
+    """Count scenarios by badge."""
+    counts = Counter(v["status"] for v in views)
+    return dict(total=len(views), **{k: counts.get(k, 0) for k in ("pass", "fail", "error", "partial")})
+
+
+def fleet(docs):
+    """The hosts x scenarios matrix with drift: cells whose path differs from the majority."""
+    names = []
+    for doc in docs:
+        for scenario in doc["scenarios"]:
+            if scenario.get("scenario") not in names:
+                names.append(scenario.get("scenario"))
+    majority, split = {}, []
+    for name in names:
+        codes = Counter(scenario_fingerprint(s)[1] for d in docs for s in d["scenarios"]
+                        if s.get("scenario") == name and s.get("packets"))
+        top = codes.most_common(2)
+        majority[name] = top[0][0] if top and (len(top) == 1 or top[0][1] > top[1][1]) else None
+        if majority[name] is None and len(codes) > 1:
+            split.append(name)
+    rows, totals = [], Counter()
+    for doc in docs:
+        cells = []
+        for name in names:
+            scenario = next((s for s in doc["scenarios"] if s.get("scenario") == name), None)
+            if scenario is None:
+                cells.append(None)
+                continue
+            text, code = scenario_fingerprint(scenario)
+            state = status(scenario)
+            totals[state] += 1
+            drift = bool(scenario.get("packets")) and majority[name] is not None and code != majority[name]
+            cells.append(dict(status=state, fate=(scenario.get("observed") or {}).get("fate")
+                              or (first_pair(scenario.get("packets") or [])[0] or {}).get("fate") or "unknown",
+                              expected=(scenario.get("expected") or {}).get("fate"), text=text, code=code,
+                              drift=drift, split=name in split and bool(scenario.get("packets")), anchor="scenario-" + slug(name, "unnamed"),
+                              error=scenario.get("error")))
+        rows.append(dict(doc=doc, facts=host_facts(doc), cells=cells,
+                         summary=Counter(c["status"] for c in cells if c)))
+    per_scenario = [Counter(r["cells"][i]["status"] for r in rows if r["cells"][i]) for i in range(len(names))]
+    return dict(names=names, rows=rows, per_scenario=per_scenario,
+                totals=dict(total=sum(totals.values()), **{k: totals.get(k, 0) for k in ("pass", "fail", "error", "partial")}),
+                drift=sum(1 for r in rows for c in r["cells"] if c and c["drift"]), split=split)

@@ -1,0 +1,133 @@
+"""Open the rendered report pages in headless Chromium (Debian's chromium package).
+
+Asserts that every page renders with no console message (the pages carry no script, so any
+message is an error such as a blocked fetch), that every scenario shows, and that nothing is
+fetched from the network; saves screenshots under tests/output/report/.
+"""
+
+import json
+import os
+import shutil
+import subprocess
+import tempfile
+from html.parser import HTMLParser
+
+import pytest
+
+from ansible_collections.dockernet.packetflow.plugins.plugin_utils import report_render
+
+REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..", ".."))
+FIXTURES = os.path.join(REPO, "tests", "unit", "fixtures", "results")
+OUTPUT = os.path.join(REPO, "tests", "output", "report")
+CHROMIUM = shutil.which("chromium")
+FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+         "--disable-background-networking", "--disable-component-update", "--disable-sync",
+         "--hide-scrollbars", "--enable-logging=stderr", "--v=0", "--host-resolver-rules=MAP * ~NOTFOUND"]
+
+pytestmark = pytest.mark.skipif(CHROMIUM is None, reason="needs Debian's chromium package")
+
+
+def chromium(url, *extra):
+    """Run headless Chromium on ``url`` with a fresh profile; return (stdout, console lines)."""
+    profile = tempfile.mkdtemp(prefix="pf-chromium-")
+    try:
+        proc = subprocess.run([CHROMIUM, *FLAGS, "--user-data-dir=" + profile, *extra, url],
+                              capture_output=True, text=True, timeout=120, check=False)
+    finally:
+        shutil.rmtree(profile, ignore_errors=True)
+    return proc.stdout, [line for line in proc.stderr.splitlines() if ":CONSOLE" in line]
+
+
+class Ids(HTMLParser):
+    """Collect element ids and tag counts of a dumped DOM."""
+
+    def __init__(self):
+        super().__init__()
+        self.ids, self.tags = [], {}
+
+    def handle_starttag(self, tag, attrs):
+        self.tags[tag] = self.tags.get(tag, 0) + 1
+        if dict(attrs).get("id"):
+            self.ids.append(dict(attrs)["id"])
+
+
+@pytest.fixture(scope="module")
+def site():
+    """Render the fixtures under tests/output/report/site."""
+    dest = os.path.join(OUTPUT, "site")
+    shutil.rmtree(dest, ignore_errors=True)
+    docs = report_render.documents([os.path.join(FIXTURES, "fleet"), os.path.join(FIXTURES, "hostile", "results.json")])
+    return report_render.render(docs, dest)
+
+
+@pytest.mark.parametrize("name", ["recorded", "runner"])
+def test_results_of_real_traces_render_without_errors(name):
+    dest = os.path.join(OUTPUT, name)
+    shutil.rmtree(dest, ignore_errors=True)
+    docs = report_render.documents([os.path.join(FIXTURES, name)])
+    result = report_render.render(docs, dest)
+    for doc, page in zip(docs, result["pages"]):
+        dom, console = chromium("file://" + page, "--dump-dom")
+        assert console == []
+        parsed = Ids()
+        parsed.feed(dom)
+        assert len([i for i in parsed.ids if i.startswith("scenario-")]) == len(doc["scenarios"])
+    assert chromium("file://" + result["index"], "--dump-dom")[1] == []
+    for label, url, height in (("fleet-index", result["index"], 700), ("host", result["pages"][0], 2600)):
+        shot = os.path.join(OUTPUT, "%s-%s.png" % (name, label))
+        assert chromium("file://" + url, "--window-size=1300,%d" % height, "--screenshot=" + shot)[1] == []
+
+
+def test_the_harness_sees_console_errors_and_blocked_fetches(site, tmp_path):
+    page = tmp_path / "bad.html"
+    page.write_text('<p>x</p><script>console.error("pf-probe"); missing();</script>', encoding="utf-8")
+    console = chromium(page.as_uri(), "--dump-dom")[1]
+    assert any("pf-probe" in line for line in console)
+    assert any("missing is not defined" in line for line in console)
+    with open(os.path.join(OUTPUT, "site", "index.html"), encoding="utf-8") as handle:
+        html = handle.read()
+    page.write_text(html.replace("</main>", '<img src="http://192.0.2.1/x.png"></main>'), encoding="utf-8")
+    console = chromium(page.as_uri(), "--dump-dom")[1]
+    assert any("Content Security Policy" in line for line in console)
+
+
+@pytest.mark.parametrize("host", ["deb12", "deb13", "sid", None])
+def test_host_pages_render_every_scenario_without_errors(site, host):
+    index = len(site["pages"]) - 1 if host is None else [os.path.basename(os.path.dirname(p)) for p in site["pages"]].index(host)
+    results = os.path.join(FIXTURES, "fleet", host, "results.json") if host else os.path.join(FIXTURES, "hostile", "results.json")
+    with open(results, encoding="utf-8") as handle:
+        names = [s["scenario"] for s in json.load(handle)["scenarios"]]
+    dom, console = chromium("file://" + site["pages"][index], "--dump-dom")
+    assert console == []
+    parsed = Ids()
+    parsed.feed(dom)
+    sections = [i for i in parsed.ids if i.startswith("scenario-")]
+    assert len(sections) == len(names) == len(set(sections))
+    assert parsed.tags.get("svg", 0) > len(names) and parsed.tags.get("script", 0) == 0
+
+
+def test_fleet_index_renders_and_screenshots(site):
+    os.makedirs(OUTPUT, exist_ok=True)
+    dom, console = chromium("file://" + site["index"], "--dump-dom")
+    assert console == [] and 'class="matrix"' in dom
+    for name, url, height in (("fleet-index.png", "file://" + site["index"], 900),
+                              ("host-deb12.png", "file://" + site["pages"][0], 5200),
+                              ("host-hostile.png", "file://" + site["pages"][-1], 2400)):
+        shot = os.path.join(OUTPUT, name)
+        if os.path.exists(shot):
+            os.unlink(shot)
+        console = chromium(url, "--window-size=1300,%d" % height, "--screenshot=" + shot)[1]
+        assert console == []
+        with open(shot, "rb") as handle:
+            assert handle.read(8) == b"\x89PNG\r\n\x1a\n"
+
+
+def test_host_page_prints(site):
+    pdf = os.path.join(OUTPUT, "host-deb12.pdf")
+    if os.path.exists(pdf):
+        os.unlink(pdf)
+    console = chromium("file://" + site["pages"][0], "--no-pdf-header-footer", "--print-to-pdf=" + pdf)[1]
+    assert console == []
+    with open(pdf, "rb") as handle:
+        data = handle.read()
+    assert data.startswith(b"%PDF") and data.count(b"/Type /Page") > 3
