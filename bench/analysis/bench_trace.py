@@ -1,0 +1,159 @@
+# Copyright (c) 2026, dockernet.packetflow contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""Benchmark of the trace analysis core (not a timed test).
+
+Generates 1M-line trace files (legacy kernel log and xtables-monitor) from the
+real fixtures, one TCP connection per block with its own client address and
+port, then measures in child processes, one per figure:
+  - parse only (lines to events): lines/s, peak RSS
+  - full parse (events grouped into packets, NAT and fate; each packet dropped once built)
+  - flow-filtered scan (1% of lines concern the flow): seconds, peak RSS
+  - grep -c of the flow's address on the same file: seconds
+Writes bench/results/analysis.json and prints a Markdown table.
+
+  PYTHONPATH=.venv/collections .venv/bin/python bench/analysis/bench_trace.py [--lines N]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import subprocess
+import sys
+import time
+
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+FIXTURES = os.path.join(REPO, "tests", "unit", "fixtures", "traces")
+RESULTS = os.path.join(REPO, "bench", "results")
+TEMPLATES = {
+    "legacy": "legacy-external_to_published.kern.log",
+    "xtables-monitor": "nft-external_to_published.trace",
+}
+CLIENT = "198.51.100.2"
+CLIENTS = 100
+FLOW_CLIENT_INDEX = 7
+
+
+def client_address(index):
+    return "198.51.%d.%d" % (100 + index // 250, index % 250 + 2)
+
+
+def generate(kind, path, lines_wanted):
+    """Repeat the template connection with a new client address and port per block."""
+    with open(os.path.join(FIXTURES, TEMPLATES[kind])) as handle:
+        template = [line for line in handle if "TRACE: " in line or "PACKET: " in line]
+    port = re.search(r"(?:SPT|SPORT)=(\d+)", "".join(template)).group(1)
+    written = 0
+    block = 0
+    with open(path, "w") as out:
+        while written < lines_wanted:
+            client = client_address(block % CLIENTS)
+            new_port = str(20000 + block % 40000)
+            text = "".join(template).replace(CLIENT + " ", client + " ")
+            text = re.sub(r"=%s\b" % port, "=" + new_port, text)
+            text = re.sub(r" ID=(\d+)", lambda m: " ID=%d" % ((int(m.group(1)) + block) % 65536), text)
+            chunk = text.splitlines(True)[:lines_wanted - written]
+            out.writelines(chunk)
+            written += len(chunk)
+            block += 1
+    return written
+
+
+def measure(mode, kind, path):
+    """Run in a child: parse the file, print seconds and counts as JSON.
+
+    parse: lines to events only; full: events grouped into packets with NAT and
+    fate (every packet built, then dropped); flow: full, keeping one client's flow.
+    """
+    from ansible_collections.dockernet.packetflow.plugins.module_utils import trace_legacy, trace_nft
+    from ansible_collections.dockernet.packetflow.plugins.module_utils.journey import JourneyBuilder
+    started = time.perf_counter()
+    if mode == "parse":
+        events = 0
+        parser = trace_nft.XtablesMonitorParser()
+        with open(path, encoding="utf-8", errors="replace") as handle:
+            for line in handle:
+                if kind == "legacy":
+                    events += trace_legacy.parse_line(line) is not None
+                else:
+                    events += len(parser.feed(line))
+        print(json.dumps({"seconds": time.perf_counter() - started, "events": events}))
+        return
+    flow = {"src": client_address(FLOW_CLIENT_INDEX)} if mode == "flow" else None
+    builder = JourneyBuilder(kind, None, flow)
+    packets = 0
+    with open(path, encoding="utf-8", errors="replace") as handle:
+        for _packet in builder.run(handle):
+            packets += 1
+    seconds = time.perf_counter() - started
+    print(json.dumps({"seconds": seconds, "packets": packets, "counts": builder.counts}))
+
+
+def run_child(mode, kind, path):
+    """Seconds, result and peak RSS (MB) of one measurement in a fresh process."""
+    proc = subprocess.Popen([sys.executable, __file__, "--measure", mode, kind, path],
+                            stdout=subprocess.PIPE, env=os.environ.copy())
+    output = proc.stdout.read()
+    _pid, status, usage = os.wait4(proc.pid, 0)
+    proc.stdout.close()
+    if status != 0:
+        raise SystemExit("measurement %s %s failed" % (mode, kind))
+    result = json.loads(output)
+    result["peak_mb"] = round(usage.ru_maxrss / 1024.0, 1)
+    return result
+
+
+def grep_seconds(path, needle):
+    started = time.perf_counter()
+    out = subprocess.run(["grep", "-c", "-F", needle, path], stdout=subprocess.PIPE, check=False)
+    return time.perf_counter() - started, int(out.stdout or 0)
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--lines", type=int, default=1000000)
+    parser.add_argument("--measure", nargs=3, metavar=("MODE", "KIND", "PATH"))
+    args = parser.parse_args()
+    if args.measure:
+        measure(*args.measure)
+        return
+    os.makedirs(RESULTS, exist_ok=True)
+    rows = []
+    for kind in TEMPLATES:
+        path = os.path.join(RESULTS, "bench-%s.log" % kind)
+        lines = generate(kind, path, args.lines)
+        os.system("cat %s > /dev/null" % path)
+        parse = run_child("parse", kind, path)
+        full = run_child("full", kind, path)
+        flow = run_child("flow", kind, path)
+        grep_s, grep_count = grep_seconds(path, client_address(FLOW_CLIENT_INDEX) + " ")
+        rows.append({
+            "format": kind, "lines": lines, "bytes": os.path.getsize(path),
+            "parse_seconds": round(parse["seconds"], 3), "parse_events": parse["events"],
+            "parse_lines_per_second": int(lines / parse["seconds"]), "parse_peak_mb": parse["peak_mb"],
+            "full_seconds": round(full["seconds"], 3),
+            "full_lines_per_second": int(lines / full["seconds"]),
+            "full_packets": full["packets"], "full_peak_mb": full["peak_mb"],
+            "flow_seconds": round(flow["seconds"], 3), "flow_packets": flow["packets"],
+            "flow_parsed_lines": lines - flow["counts"].get("filtered", 0),
+            "flow_peak_mb": flow["peak_mb"],
+            "grep_seconds": round(grep_s, 3), "grep_count": grep_count,
+            "flow_vs_grep": round(flow["seconds"] / grep_s, 1),
+        })
+        os.remove(path)
+    with open(os.path.join(RESULTS, "analysis.json"), "w") as handle:
+        json.dump({"python": sys.version.split()[0], "cpu_count": os.cpu_count(), "rows": rows}, handle, indent=2)
+    print("| format | lines | parse lines/s (peak MB) | journeys lines/s (peak MB) | flow scan s (peak MB) "
+          "| grep -c s | flow/grep |")
+    print("|---|---|---|---|---|---|---|")
+    for row in rows:
+        print("| %(format)s | %(lines)d | %(parse_lines_per_second)d (%(parse_peak_mb)s) | "
+              "%(full_lines_per_second)d (%(full_peak_mb)s) | %(flow_seconds)s (%(flow_peak_mb)s) | "
+              "%(grep_seconds)s | %(flow_vs_grep)sx |" % row)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,204 @@
+# Copyright (c) 2026, dockernet.packetflow contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""Parse iptables-legacy TRACE lines written by nf_log to the kernel log.
+
+Accepted wrappers: rsyslog RFC 3339 and traditional (CentOS 7) files,
+``journalctl -k -o short-iso``, ``dmesg`` and raw ``/dev/kmsg`` records.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+
+MARKER = "TRACE: "
+
+# "2026-11-25T18:55:21.292049+00:00 vm kernel: " (rsyslog, journalctl short-iso)
+_ISO_PREFIX = re.compile(
+    r"(?P<stamp>\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?(?:Z|[+-]\d\d:?\d\d)?)\s+(?P<host>\S+)\s+kernel:\s*$")
+# "Nov 25 18:55:21 master kernel: " (traditional syslog, no year)
+_TRADITIONAL_PREFIX = re.compile(
+    r"(?P<stamp>[A-Z][a-z]{2} [ \d]\d \d\d:\d\d:\d\d)\s+(?P<host>\S+)\s+kernel:\s*$")
+# "4,1234,110795331,-;" (/dev/kmsg: priority, sequence, microseconds since boot, flags)
+_KMSG_PREFIX = re.compile(r"\d+,\d+,(?P<usec>\d+),[^;]*;$")
+_UPTIME = re.compile(r"\[\s*(?P<sec>\d+\.\d+)\]\s*$")
+_HEADER = re.compile(r"(?P<table>[a-z]+):(?P<chain>[^: ]+):(?P<type>rule|return|policy):(?P<num>\d+)$")
+_FIELD = re.compile(r"([A-Z]+)=(\S*)")
+_TCP_FLAGS = re.compile(r"RES=0x[0-9a-f]+ ((?:[A-Z]+ )*)URGP=")
+
+
+def parse_prefix(prefix):
+    """Return (host, ts, uptime, stamp) from what precedes 'TRACE: ', or None."""
+    uptime = None
+    match = _UPTIME.search(prefix)
+    if match:
+        uptime = float(match.group("sec"))
+        prefix = prefix[:match.start()]
+    if not prefix.strip():
+        return None, None, uptime, None
+    match = _KMSG_PREFIX.match(prefix)
+    if match:
+        return None, None, int(match.group("usec")) / 1e6, None
+    match = _ISO_PREFIX.match(prefix)
+    if match:
+        return match.group("host"), _iso_to_epoch(match.group("stamp")), uptime, match.group("stamp")
+    match = _TRADITIONAL_PREFIX.match(prefix)
+    if match:
+        return match.group("host"), None, uptime, match.group("stamp")
+    raise ValueError("unknown log line prefix")
+
+
+def _iso_to_epoch(stamp):
+    """RFC 3339 / ISO 8601 stamp to float epoch seconds (None when it has no zone)."""
+    if stamp.endswith("Z"):
+        stamp = stamp[:-1] + "+00:00"
+    elif stamp[-5] in "+-" and stamp[-3] != ":":
+        stamp = stamp[:-2] + ":" + stamp[-2:]
+    parsed = datetime.fromisoformat(stamp)
+    if parsed.tzinfo is None:
+        return None
+    return parsed.timestamp()
+
+
+# The usual nf_log line in one pass; anything it does not cover goes the slow way.
+_FAST = re.compile(
+    r"(?:(?P<iso>\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(?P<frac>\.\d+)?(?P<zone>Z|[+-]\d\d:?\d\d)?\s+(?P<host>\S+)\s+kernel:\s*"
+    r"|(?P<trad>[A-Z][a-z]{2} [ \d]\d \d\d:\d\d:\d\d)\s+(?P<thost>\S+)\s+kernel:\s*"
+    r"|\d+,\d+,(?P<usec>\d+),[^;]*;)?"
+    r"(?:\[\s*(?P<up>\d+\.\d+)\]\s*)?"
+    r"TRACE: (?P<table>[a-z]+):(?P<chain>[^: ]+):(?P<type>rule|return|policy):(?P<num>\d+) "
+    r"IN=(?P<in>\S*) OUT=(?P<out>\S*) (?:PHYSIN=(?P<physin>\S+) )?(?:PHYSOUT=(?P<physout>\S+) )?(?:MAC=(?P<mac>\S*) )?"
+    r"SRC=(?P<src>\S+) DST=(?P<dst>\S+) LEN=(?P<len>\d+) TOS=\S+ PREC=\S+ TTL=(?P<ttl>\d+) ID=(?P<id>\d+)"
+    r"(?P<ipflags>(?: CE| DF| MF)*)(?: FRAG=\d+)?(?: OPT \([0-9A-F]*\))?"
+    r"(?: PROTO=(?P<proto>[A-Z0-9]+)"
+    r"(?: SPT=(?P<sport>\d+) DPT=(?P<dport>\d+)"
+    r"(?: SEQ=(?P<seq>\d+) ACK=(?P<ack>\d+) WINDOW=\d+ RES=0x[0-9a-f]+ (?P<tcpflags>(?:[A-Z]+ )*)URGP=\d+)?"
+    r"| TYPE=(?P<itype>\d+) CODE=(?P<icode>\d+)(?: ID=(?P<iid>\d+) SEQ=(?P<iseq>\d+))?)?)?"
+    r"(?P<tail>.*)$")
+_TAIL_FIELDS = re.compile(r"\b(MARK|UID|GID)=(\S+)")
+_EPOCH_CACHE = {}
+
+
+def parse_line(line):
+    """Parse one TRACE line into an event dict; None when the line holds no TRACE.
+
+    Raises ValueError for a line that holds a TRACE marker but cannot be read
+    (truncated, interleaved with another record, unknown prefix).
+    """
+    pos = line.find(MARKER)
+    if pos < 0:
+        return None
+    match = _FAST.match(line)
+    if match is None or "[" in match.group("tail") or MARKER in match.group("tail"):
+        return _parse_slow(line, pos)
+    (iso, frac, zone, host, trad, thost, usec, uptime, table, chain, hop_type, number, in_iface, out_iface,
+     physin, physout, mac, src, dst, length, ttl, ip_id, ipflags, proto, sport, dport, seq, ack, tcpflags,
+     itype, icode, iid, iseq, tail) = match.groups()
+    event = {
+        "host": host or thost, "ts": None, "uptime": None, "stamp": None,
+        "table": table, "chain": chain, "type": hop_type, "rule": int(number),
+        "in": in_iface, "out": out_iface, "physin": physin, "physout": physout, "mac": mac,
+        "src": src, "dst": dst, "len": int(length), "ttl": int(ttl), "ip_id": int(ip_id),
+        "df": " DF" in ipflags, "proto": proto,
+    }
+    if iso:
+        event["stamp"] = iso + (frac or "") + (zone or "")
+        event["ts"] = _epoch(iso, zone, frac)
+    elif trad:
+        event["stamp"] = trad
+    if usec:
+        event["uptime"] = int(usec) / 1e6
+    elif uptime:
+        event["uptime"] = float(uptime)
+    if sport is not None:
+        event["sport"] = int(sport)
+        event["dport"] = int(dport)
+        if seq is not None:
+            event["tcp_seq"] = int(seq)
+            event["tcp_ack"] = int(ack)
+            event["tcp_flags"] = tcpflags.split()
+    elif itype is not None:
+        event["icmp_type"] = int(itype)
+        event["icmp_code"] = int(icode)
+        event["icmp_id"] = int(iid) if iid else None
+        event["icmp_seq"] = int(iseq) if iseq else None
+    if "=" in tail:
+        for key, value in _TAIL_FIELDS.findall(tail):
+            event[key.lower()] = value
+    return event
+
+
+def _epoch(seconds, zone, fraction):
+    """Epoch of an ISO stamp split in parts, cached per second (None without a zone)."""
+    key = (seconds, zone)
+    base = _EPOCH_CACHE.get(key)
+    if base is None:
+        if len(_EPOCH_CACHE) > 4096:
+            _EPOCH_CACHE.clear()
+        base = _EPOCH_CACHE[key] = _iso_to_epoch(seconds + (zone or ""))
+    if base is None:
+        return None
+    return base + float(fraction) if fraction else float(base)
+
+
+def _parse_slow(line, pos):
+    """Field by field: lines the one-pass pattern does not cover (ICMP errors, odd kernels)."""
+    body = line[pos + len(MARKER):].rstrip("\r\n")
+    if MARKER in body:
+        raise ValueError("two TRACE records on one line (interleaved)")
+    host, ts, uptime, stamp = parse_prefix(line[:pos])
+    header, _space, body = body.partition(" ")
+    match = _HEADER.match(header)
+    if not match:
+        raise ValueError("bad TRACE header %r" % header[:60])
+    ip_part, has_proto, l4_part = body.partition(" PROTO=")
+    ip = dict(_FIELD.findall(ip_part))
+    if not ip.get("SRC") or not ip.get("DST"):
+        raise ValueError("TRACE line without SRC/DST (truncated)")
+    event = {
+        "host": host, "ts": ts, "uptime": uptime, "stamp": stamp,
+        "table": match.group("table"), "chain": match.group("chain"), "type": match.group("type"),
+        "rule": int(match.group("num")),
+        "in": ip.get("IN", ""), "out": ip.get("OUT", ""), "physin": ip.get("PHYSIN"),
+        "physout": ip.get("PHYSOUT"), "mac": ip.get("MAC"),
+        "src": ip["SRC"], "dst": ip["DST"], "len": _int(ip.get("LEN")), "ttl": _int(ip.get("TTL")),
+        "ip_id": _int(ip.get("ID")), "df": " DF " in ip_part + " ", "proto": None,
+    }
+    if has_proto:
+        _add_l4(event, l4_part)
+    return event
+
+
+def _add_l4(event, text):
+    """Add protocol fields (after PROTO=) to event; stop at an ICMP error's inner packet."""
+    proto, _space, rest = text.partition(" ")
+    rest = rest.partition("[")[0]
+    fields = dict(_FIELD.findall(rest))
+    event["proto"] = proto
+    if proto in ("TCP", "UDP", "SCTP", "UDPLITE"):
+        event["sport"] = _int(fields.get("SPT"))
+        event["dport"] = _int(fields.get("DPT"))
+        if proto == "TCP":
+            event["tcp_seq"] = _int(fields.get("SEQ"))
+            event["tcp_ack"] = _int(fields.get("ACK"))
+            flags = _TCP_FLAGS.search(rest)
+            event["tcp_flags"] = flags.group(1).split() if flags else []
+    elif proto == "ICMP":
+        event["icmp_type"] = _int(fields.get("TYPE"))
+        event["icmp_code"] = _int(fields.get("CODE"))
+        event["icmp_id"] = _int(fields.get("ID"))
+        event["icmp_seq"] = _int(fields.get("SEQ"))
+    for key, name in (("MARK", "mark"), ("UID", "uid"), ("GID", "gid")):
+        if key in fields:
+            event[name] = fields[key]
+
+
+def _int(value):
+    """Decimal or 0x-prefixed text to int; None when missing or unreadable."""
+    if not value:
+        return None
+    try:
+        return int(value, 0) if value.startswith("0x") else int(value)
+    except ValueError:
+        return None

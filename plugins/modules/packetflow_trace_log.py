@@ -1,0 +1,314 @@
+#!/usr/bin/python
+# Copyright (c) 2026, dockernet.packetflow contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+---
+module: packetflow_trace_log
+short_description: Show the path of every packet in an existing netfilter trace log
+version_added: 0.1.0
+description:
+  - Reads a trace log that already exists on the target and returns one journey per packet, the
+    netfilter tables, chains and rules it crossed, with the rule text, the NAT rewrites and its fate
+    (C(delivered), C(dropped) or C(unknown)).
+  - "Formats: iptables-legacy C(TRACE:) lines from the kernel log (rsyslog files in RFC 3339 or
+    traditional CentOS 7 style, C(journalctl -k -o short-iso), C(dmesg), raw C(/dev/kmsg) records),
+    C(xtables-monitor --trace) output (iptables-nft) and C(nft monitor trace) output (nftables)."
+  - The file is streamed, so memory stays flat on large logs; the packets returned are capped by
+    O(max_packets).
+  - Every line that holds no trace event is returned in RV(unparsed) with its line number (the first
+    1000; RV(counts.unparsed) counts them all). With O(flow), lines that cannot concern the flow are
+    skipped unparsed and counted in RV(counts.filtered).
+  - Read only.
+author:
+  - dockernet.packetflow maintainers (@dockernet)
+options:
+  path:
+    description: The trace log to read.
+    type: path
+    required: true
+  format:
+    description: Format of the log; C(auto) detects it from the first lines.
+    type: str
+    default: auto
+    choices: [auto, legacy, xtables-monitor, nft-monitor]
+  ruleset_path:
+    description:
+      - A ruleset dump taken when the trace was recorded, to give every hop its rule text and target.
+      - C(iptables-save) output (either back end) or C(nft -j list ruleset).
+      - Without it, legacy traces have rule numbers but no rule text and no verdict for rules.
+    type: path
+  ruleset_format:
+    description: Format of O(ruleset_path); C(auto) takes JSON as C(nft-json).
+    type: str
+    default: auto
+    choices: [auto, iptables-save, nft-json]
+  pcaps:
+    description:
+      - Captures made while tracing (pcap or pcapng as C(tcpdump -w) writes them, Linux cooked
+        captures from C(-i any) included).
+      - A dict of interface name to file, or a list of files (the interface is then taken from the
+        file name, C(NAME.IFACE.pcap); C(any) for C(-i any) captures).
+    type: raw
+  flow:
+    description:
+      - Keep only the packets of one flow, in either direction; NAT rewrites of a matching packet
+        are followed.
+      - Useful for a log shared by several hosts or network namespaces.
+    type: dict
+    suboptions:
+      src:
+        description: One end's IPv4 address.
+        type: str
+      dst:
+        description: The other end's IPv4 address.
+        type: str
+      proto:
+        description: Protocol.
+        type: str
+        choices: [tcp, udp, icmp, TCP, UDP, ICMP]
+      sport:
+        description: Source port (TCP/UDP).
+        type: int
+      dport:
+        description: Destination port (TCP/UDP).
+        type: int
+  max_packets:
+    description: Return at most this many packets (all are counted in RV(counts.packets)).
+    type: int
+    default: 10000
+notes:
+  - Supports check mode (it changes nothing in either mode).
+  - Packets are matched across hooks by their headers (IP id, protocol, TCP or ICMP sequence), not
+    by the nf_tables trace id, which changes mid-path and is reused.
+  - For rule numbers with C(nft monitor trace), record it with C(nft -a monitor trace) (rule handles)
+    and pass the C(nft -j list ruleset) dump.
+seealso:
+  - module: dockernet.packetflow.packetflow_scenario
+"""
+
+EXAMPLES = r"""
+- name: Paths of every packet in a CentOS 7 iptables trace log
+  dockernet.packetflow.packetflow_trace_log:
+    path: /var/log/iptables.log
+    ruleset_path: /root/iptables-save.txt
+  register: trace
+
+- name: Where was each packet dropped?
+  ansible.builtin.debug:
+    msg: "{{ item.summary }}: {{ item.fate }} at {{ item.fate_at.table | default('?') }}:{{ item.fate_at.chain | default('?') }}"
+  loop: "{{ trace.packets }}"
+  loop_control:
+    label: "{{ item.id }}"
+
+- name: One flow out of an xtables-monitor capture, with the pcaps taken at the same time
+  dockernet.packetflow.packetflow_trace_log:
+    path: /tmp/trace/xtables-monitor.txt
+    format: xtables-monitor
+    ruleset_path: /tmp/trace/ruleset.json
+    ruleset_format: nft-json
+    pcaps:
+      docker0: /tmp/trace/docker0.pcap
+      any: /tmp/trace/any.pcap
+    flow:
+      src: 198.51.100.2
+      proto: tcp
+      dport: 8080
+"""
+
+RETURN = r"""
+format:
+  description: The log format, as detected or given.
+  returned: success
+  type: str
+  sample: legacy
+packets:
+  description:
+    - One journey per packet, in order of first sighting (docs/result-contract.md, "Packet").
+    - Each has id, summary, direction (request or reply), flow, hops, captures, journey, nat, fate,
+      fate_at and flags.
+    - "Each hop has table, chain, type (rule, return or policy), rule, and where known verdict,
+      rule_text, handle, ts, in, out, src, dst and the line number of the log."
+  returned: success
+  type: list
+  elements: dict
+  sample:
+    - id: 1
+      summary: "172.30.1.2 > 172.30.2.2 ICMP echo-request id 20 seq 0 (ip id 4711)"
+      direction: request
+      fate: dropped
+      fate_at: {table: filter, chain: DOCKER-ISOLATION-STAGE-2, type: rule, rule: 1,
+                rule_text: "-A DOCKER-ISOLATION-STAGE-2 -o br-be57f03b155c -j DROP"}
+      hops:
+        - {table: raw, chain: PREROUTING, type: policy, rule: 4, verdict: ACCEPT}
+        - {table: filter, chain: DOCKER-ISOLATION-STAGE-2, type: rule, rule: 1, verdict: DROP,
+           rule_text: "-A DOCKER-ISOLATION-STAGE-2 -o br-be57f03b155c -j DROP"}
+      nat: []
+      flags: []
+unparsed:
+  description: Lines that hold no trace event, with their line number (at most 1000).
+  returned: success
+  type: list
+  elements: dict
+  sample:
+    - {line: 1, text: "2026-11-25T19:00:01.000000+00:00 vm kernel: [  1.000000] docker0: port 1 entered forwarding state"}
+counts:
+  description: What was read and found.
+  returned: success
+  type: dict
+  sample: {lines: 120, events: 112, packets: 10, unparsed: 8, captures: 0}
+  contains:
+    lines:
+      description: Lines read.
+      type: int
+    events:
+      description: Trace events parsed (hops).
+      type: int
+    packets:
+      description: Packets found, also those past O(max_packets).
+      type: int
+    unparsed:
+      description: Lines that hold no trace event, all of them (RV(unparsed) lists the first 1000).
+      type: int
+    captures:
+      description: Captured IPv4 packets read from O(pcaps).
+      type: int
+    filtered:
+      description: With O(flow), lines skipped as not concerning the flow.
+      type: int
+      returned: when O(flow) is set
+"""
+
+import os
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.dockernet.packetflow.plugins.module_utils.journey import collect_journeys
+from ansible_collections.dockernet.packetflow.plugins.module_utils.pcap import PcapError
+
+MAX_LINE = 65536
+BINARY_PROBE = 4096
+
+
+def bounded_lines(handle, limit=MAX_LINE):
+    """Lines of a text file, each cut at limit characters (the rest of a long line is dropped),
+    so a file without newlines cannot fill memory."""
+    while True:
+        line = handle.readline(limit)
+        if not line:
+            return
+        if len(line) == limit and not line.endswith("\n"):
+            rest = line
+            while rest and not rest.endswith("\n"):
+                rest = handle.readline(limit)
+        yield line
+
+
+def check_readable(path, what):
+    """Error message when path is not a readable regular file, else None."""
+    if not os.path.exists(path):
+        return "%s %s does not exist" % (what, path)
+    if os.path.isdir(path):
+        return "%s %s is a directory, not a file" % (what, path)
+    if not os.access(path, os.R_OK):
+        return "%s %s is not readable (permission denied)" % (what, path)
+    return None
+
+
+def looks_binary(path):
+    """True when the start of the file holds NUL bytes (a pcap or garbage, not a log)."""
+    with open(path, "rb") as handle:
+        return b"\0" in handle.read(BINARY_PROBE)
+
+
+def read_ruleset(module):
+    path = module.params["ruleset_path"]
+    if not path:
+        return None
+    problem = check_readable(path, "ruleset")
+    if problem:
+        module.fail_json(msg=problem)
+    with open(path, encoding="utf-8", errors="replace") as handle:
+        text = handle.read()
+    if not text.strip():
+        module.fail_json(msg="ruleset %s is empty" % path)
+    kind = module.params["ruleset_format"]
+    return {"format": None if kind == "auto" else kind, "text": text}
+
+
+def read_pcaps(module):
+    pcaps = module.params["pcaps"]
+    if not pcaps:
+        return None
+    if not isinstance(pcaps, (dict, list)):
+        module.fail_json(msg="pcaps must be a dict {interface: file} or a list of files")
+    if isinstance(pcaps, dict):
+        pcaps = dict((str(iface), str(path)) for iface, path in pcaps.items())
+        paths = list(pcaps.values())
+    else:
+        pcaps = paths = [str(path) for path in pcaps]
+    for path in paths:
+        problem = check_readable(path, "capture")
+        if problem:
+            module.fail_json(msg=problem)
+    return pcaps
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec=dict(
+            path=dict(type="path", required=True),
+            format=dict(type="str", default="auto", choices=["auto", "legacy", "xtables-monitor", "nft-monitor"]),
+            ruleset_path=dict(type="path"),
+            ruleset_format=dict(type="str", default="auto", choices=["auto", "iptables-save", "nft-json"]),
+            pcaps=dict(type="raw"),
+            flow=dict(type="dict", options=dict(
+                src=dict(type="str"),
+                dst=dict(type="str"),
+                proto=dict(type="str", choices=["tcp", "udp", "icmp", "TCP", "UDP", "ICMP"]),
+                sport=dict(type="int"),
+                dport=dict(type="int"),
+            )),
+            max_packets=dict(type="int", default=10000),
+        ),
+        supports_check_mode=True,
+    )
+    path = module.params["path"]
+    problem = check_readable(path, "trace log")
+    if problem:
+        module.fail_json(msg=problem)
+    if os.path.getsize(path) == 0:
+        module.fail_json(msg="trace log %s is empty: nothing to analyse" % path)
+    if looks_binary(path):
+        module.fail_json(msg="trace log %s is binary (NUL bytes in its first %d bytes), not a text trace log"
+                         % (path, BINARY_PROBE))
+    ruleset = read_ruleset(module)
+    pcaps = read_pcaps(module)
+    flow = module.params["flow"]
+    if flow is not None:
+        flow = dict((key, value) for key, value in flow.items() if value is not None) or None
+    try:
+        with open(path, encoding="utf-8", errors="replace") as handle:
+            result = collect_journeys(bounded_lines(handle), module.params["format"], ruleset, pcaps, flow,
+                                      max_packets=module.params["max_packets"])
+    except (ValueError, PcapError) as exc:
+        module.fail_json(msg="cannot analyse %s: %s" % (path, exc))
+    except (IOError, OSError) as exc:
+        module.fail_json(msg="cannot read %s: %s" % (path, exc))
+    counts = result["counts"]
+    if counts["events"] == 0 and flow is None:
+        module.fail_json(msg="no trace events in %s (%d lines, format %s): is it a TRACE log?"
+                         % (path, counts["lines"], result["format"]), **result)
+    if counts["packets"] > len(result["packets"]):
+        module.warn("%d packets found, only the first %d returned (max_packets)"
+                    % (counts["packets"], len(result["packets"])))
+    if counts["unparsed"] > len(result["unparsed"]):
+        module.warn("%d lines not parsed, only the first %d listed" % (counts["unparsed"], len(result["unparsed"])))
+    module.exit_json(changed=False, **result)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,108 @@
+# Copyright (c) 2026, dockernet.packetflow contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""Property tests: real trace lines, mutated, never break the parsers or lose a line."""
+
+from __future__ import annotations
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from ansible_collections.dockernet.packetflow.plugins.module_utils import trace_legacy, trace_nft
+from ansible_collections.dockernet.packetflow.plugins.module_utils.journey import build_journeys
+from analysis_support import read_lines
+
+LEGACY = [line for name in ("legacy-cross_network.kmsg", "legacy-published_port.kern.log",
+                            "legacy-container_to_container.dmesg", "legacy-cross_network.traditional.log")
+          for line in read_lines(name) if "TRACE: " in line]
+XTABLES = read_lines("nft-external_to_published.trace")
+NFT = read_lines("nftables-external_to_published.trace")
+SETTINGS = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+
+
+@st.composite
+def mutated(draw, lines):
+    """A real line cut, spliced with another, or with characters inserted or replaced."""
+    line = draw(st.sampled_from(lines)).rstrip("\n")
+    how = draw(st.sampled_from(["cut", "splice", "insert", "replace"]))
+    pos = draw(st.integers(min_value=0, max_value=len(line)))
+    if how == "cut":
+        return line[:pos]
+    if how == "splice":
+        return line[:pos] + draw(st.sampled_from(lines))
+    junk = draw(st.text(min_size=1, max_size=8))
+    if how == "insert":
+        return line[:pos] + junk + line[pos:]
+    return line[:pos] + junk + line[pos + len(junk):]
+
+
+def assert_legacy_event(event):
+    assert isinstance(event["table"], str) and isinstance(event["chain"], str)
+    assert event["type"] in ("rule", "return", "policy") and isinstance(event["rule"], int)
+    assert event["src"] and event["dst"]
+
+
+@SETTINGS
+@given(mutated(LEGACY))
+def test_legacy_parser_returns_event_or_none_or_value_error(line):
+    try:
+        event = trace_legacy.parse_line(line)
+    except ValueError:
+        return
+    if event is not None:
+        assert_legacy_event(event)
+
+
+@SETTINGS
+@given(st.sampled_from(LEGACY), st.integers(min_value=0, max_value=400))
+def test_legacy_cut_after_the_addresses_keeps_the_addresses(line, extra):
+    end = line.index(" LEN=") + 1
+    cut = line[:end + extra]
+    event = trace_legacy.parse_line(cut)
+    reference = trace_legacy.parse_line(line)
+    assert (event["src"], event["dst"], event["chain"], event["rule"]) == \
+        (reference["src"], reference["dst"], reference["chain"], reference["rule"])
+
+
+@SETTINGS
+@given(mutated(XTABLES))
+def test_xtables_parser_raises_only_value_error(line):
+    parser = trace_nft.XtablesMonitorParser()
+    parser.feed(XTABLES[0])
+    try:
+        events = parser.feed(line)
+    except ValueError:
+        return
+    assert all(event["table"] and event["src"] for event in events)
+
+
+@SETTINGS
+@given(mutated(NFT))
+def test_nft_parser_raises_only_value_error(line):
+    try:
+        event = trace_nft.parse_nft_line(line)
+    except ValueError:
+        return
+    assert event["kind"] in ("packet", "hop") and event["table"]
+
+
+@SETTINGS
+@given(st.lists(st.one_of(mutated(LEGACY), st.sampled_from(LEGACY)), min_size=1, max_size=40))
+def test_every_legacy_line_is_an_event_or_listed_unparsed(lines):
+    result = build_journeys(lines, trace_format="legacy")
+    counts = result["counts"]
+    assert counts["lines"] == len(lines)
+    assert counts["events"] + counts["unparsed"] == len(lines)
+    assert [item["line"] for item in result["unparsed"]] == sorted(item["line"] for item in result["unparsed"])
+    for item in result["unparsed"]:
+        assert item["text"] == lines[item["line"] - 1].rstrip("\r\n")[:2000]
+    assert sum(len(packet["hops"]) for packet in result["packets"]) == counts["events"]
+
+
+@SETTINGS
+@given(st.lists(st.one_of(mutated(XTABLES), st.sampled_from(XTABLES)), min_size=1, max_size=40))
+def test_mutated_monitor_output_never_raises(lines):
+    result = build_journeys(lines, trace_format="xtables-monitor")
+    assert result["counts"]["lines"] == len(lines)
+    for packet in result["packets"]:
+        assert packet["fate"] in ("delivered", "dropped", "unknown")
