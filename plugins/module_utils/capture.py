@@ -1,0 +1,96 @@
+# Copyright (c) 2026, dockernet.packetflow contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""tcpdump captures: start and wait until listening, stop cleanly, read kernel drops."""
+
+from __future__ import annotations
+
+import os
+import re
+import select
+import signal
+import subprocess
+import time
+
+
+def netns_prefix(pid=None, netns=None):
+    """argv prefix that runs a command in a container's (pid) or a named network namespace."""
+    if pid:
+        return ["nsenter", "--net=/proc/%s/ns/net" % pid]
+    if netns:
+        return ["ip", "netns", "exec", netns]
+    return []
+
+
+class Capture(object):
+    """One tcpdump process writing one pcap."""
+
+    def __init__(self, iface, path, bpf, pid=None, netns=None, label=None):
+        self.iface = iface
+        self.label = label or iface
+        self.path = path
+        self.argv = netns_prefix(pid, netns) + [
+            "tcpdump", "-i", iface, "-n", "-U", "--immediate-mode", "-s", "262144", "-w", path, bpf]
+        self.proc = None
+        self.stderr = ""
+        self.stats = {}
+
+    def spawn(self):
+        """Start tcpdump without waiting."""
+        self.proc = subprocess.Popen(self.argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                                     stdin=subprocess.DEVNULL)
+
+    def wait_listening(self, timeout):
+        """Return once tcpdump prints "listening on"; raise when it exits or on timeout."""
+        deadline = time.time() + timeout
+        fd = self.proc.stderr.fileno()
+        while "listening on" not in self.stderr:
+            left = deadline - time.time()
+            if left <= 0:
+                raise RuntimeError("tcpdump on %s did not start listening within %ss" % (self.label, timeout))
+            ready = select.select([fd], [], [], left)[0]
+            if ready:
+                chunk = os.read(fd, 4096).decode("utf-8", "replace")
+                if not chunk:
+                    self.proc.wait(timeout=timeout)
+                    raise RuntimeError("tcpdump on %s exited: %s" % (self.label, self.stderr.strip()))
+                self.stderr += chunk
+
+    def stop(self, timeout):
+        """Stop tcpdump with SIGINT (SIGKILL after timeout) and parse its statistics."""
+        if self.proc is None:
+            return self.stats
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGINT)
+        try:
+            rest = self.proc.communicate(timeout=timeout)[1]
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            rest = self.proc.communicate()[1]
+        self.stderr += rest.decode("utf-8", "replace")
+        for key, pattern in (("captured", r"(\d+) packets? captured"),
+                             ("received", r"(\d+) packets? received by filter"),
+                             ("kernel_drops", r"(\d+) packets? dropped by kernel")):
+            match = re.search(pattern, self.stderr)
+            self.stats[key] = int(match.group(1)) if match else None
+        self.proc = None
+        return self.stats
+
+
+def start_all(specs, timeout, into):
+    """Start one Capture per spec (dicts of Capture's arguments), all at once, appending each to
+    into first; return once every one is listening."""
+    for spec in specs:
+        cap = Capture(**spec)
+        into.append(cap)
+        cap.spawn()
+    for cap in into:
+        cap.wait_listening(timeout)
+
+
+def stop_all(captures, timeout):
+    """Stop every capture (SIGINT all first, then collect), return {label: stats}."""
+    for cap in captures:
+        if cap.proc is not None and cap.proc.poll() is None:
+            cap.proc.send_signal(signal.SIGINT)
+    return {cap.label: cap.stop(timeout) for cap in captures}

@@ -1,0 +1,179 @@
+# Copyright (c) 2026, dockernet.packetflow contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""Host facts that decide how a scenario is traced and what it should show."""
+
+from __future__ import annotations
+
+import glob
+import ipaddress
+import json
+import os
+import re
+import socket
+import subprocess
+
+
+def run(argv, timeout=10, check=False):
+    """Run argv, return (rc, stdout, stderr); a missing tool gives rc 127."""
+    try:
+        proc = subprocess.run(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                              timeout=timeout, check=False, universal_newlines=True)
+    except FileNotFoundError:
+        return 127, "", "%s: not found" % argv[0]
+    except subprocess.TimeoutExpired:
+        return 124, "", "%s: timed out after %ss" % (" ".join(argv), timeout)
+    if check and proc.returncode != 0:
+        raise RuntimeError("%s failed (rc %s): %s" % (" ".join(argv), proc.returncode, proc.stderr.strip()))
+    return proc.returncode, proc.stdout, proc.stderr
+
+
+def read(path, default=None):
+    """Return the stripped content of a file, or default."""
+    try:
+        with open(path) as handle:
+            return handle.read().strip()
+    except OSError:
+        return default
+
+
+def iptables_default():
+    """Which back end the plain `iptables` command uses: legacy, nft or None."""
+    rc, out, dummy = run(["iptables", "-V"])
+    if rc != 0:
+        return None
+    return "nft" if "nf_tables" in out else "legacy"
+
+
+def docker_backend():
+    """Which back end holds Docker's rules: nftables, nft, legacy or None."""
+    rc, dummy, dummy2 = run(["nft", "list", "table", "ip", "docker-bridges"])
+    if rc == 0:
+        return "nftables"
+    for name in ("nft", "legacy"):
+        rc, out, dummy = run(["iptables-%s-save" % name, "-t", "nat"])
+        if rc == 0 and re.search(r"^:DOCKER ", out, re.M):
+            return name
+    return None
+
+
+def userland_proxy():
+    """True unless dockerd runs with the userland proxy disabled."""
+    pid = read("/var/run/docker.pid")
+    cmdline = read("/proc/%s/cmdline" % pid, "") if pid else ""
+    if "--userland-proxy=false" in cmdline.replace("\0", " "):
+        return False
+    try:
+        with open("/etc/docker/daemon.json") as handle:
+            return bool(json.load(handle).get("userland-proxy", True))
+    except (OSError, ValueError):
+        return True
+
+
+def rsyslog_kern_file():
+    """The file rsyslog writes kern.* messages to, if any."""
+    for path in ["/etc/rsyslog.conf"] + sorted(glob.glob("/etc/rsyslog.d/*.conf")):
+        for line in (read(path, "") or "").splitlines():
+            match = re.match(r"\s*kern\.[*a-z]+\s+-?(/\S+)", line)
+            if match:
+                return match.group(1)
+    return None
+
+
+def addresses():
+    """All IPv4 addresses of the host as (ifname, ip, prefixlen)."""
+    dummy, out, dummy2 = run(["ip", "-4", "-j", "addr", "show"])
+    found = []
+    for link in json.loads(out or "[]"):
+        for addr in link.get("addr_info", []):
+            found.append((link["ifname"], addr["local"], addr["prefixlen"]))
+    return found
+
+
+def primary_address():
+    """The IPv4 address of the interface holding the default route, else the first global one."""
+    dummy, out, dummy2 = run(["ip", "-4", "-j", "route", "show", "default"])
+    routes = json.loads(out or "[]")
+    dev = routes[0].get("dev") if routes else None
+    for ifname, ip, dummy in addresses():
+        if ifname == dev:
+            return ip
+    for ifname, ip, dummy in addresses():
+        if not ip.startswith("127.") and not ifname.startswith(("docker", "br-", "veth")):
+            return ip
+    return None
+
+
+def used_networks():
+    """Networks already routed on the host (to avoid for the outside client)."""
+    dummy, out, dummy2 = run(["ip", "-4", "-j", "route", "show", "table", "all"])
+    nets = []
+    for route in json.loads(out or "[]"):
+        dst = route.get("dst", "")
+        if dst in ("default", "") or ":" in dst:
+            continue
+        try:
+            nets.append(ipaddress.ip_network(dst, strict=False))
+        except ValueError:
+            continue
+    for dummy, ip, prefix in addresses():
+        nets.append(ipaddress.ip_network("%s/%s" % (ip, prefix), strict=False))
+    return nets
+
+
+def free_peer_subnet():
+    """A /30 from the documentation ranges that collides with nothing on the host."""
+    used = used_networks()
+    for base in ("198.51.100.0/24", "203.0.113.0/24", "192.0.2.0/24"):
+        for net in ipaddress.ip_network(base).subnets(new_prefix=30):
+            if not any(net.overlaps(other) for other in used):
+                return net
+    return None
+
+
+def docker_bridges(client):
+    """Docker's bridge networks: name, bridge interface, subnet, gateway."""
+    bridges = []
+    for net in client.networks.list():
+        attrs = net.attrs
+        if attrs.get("Driver") != "bridge":
+            continue
+        options = attrs.get("Options") or {}
+        configs = (attrs.get("IPAM") or {}).get("Config") or [{}]
+        bridges.append({
+            "name": attrs["Name"],
+            "bridge": options.get("com.docker.network.bridge.name") or "br-" + attrs["Id"][:12],
+            "subnet": configs[0].get("Subnet"),
+            "gateway": configs[0].get("Gateway"),
+        })
+    return bridges
+
+
+def gather(client):
+    """Everything packetflow_facts reports; client is a docker.DockerClient."""
+    backend = docker_backend()
+    default = iptables_default()
+    bridge_call = read("/proc/sys/net/bridge/bridge-nf-call-iptables")
+    facts = {
+        "name": socket.gethostname(),
+        "kernel": os.uname()[2],
+        "docker_version": client.version().get("Version"),
+        "backend": backend,
+        "iptables_default": default,
+        "userland_proxy": userland_proxy(),
+        "br_netfilter": bridge_call == "1",
+        "bridge_nf_call_iptables": bridge_call,
+        "nf_log_ipv4": read("/proc/sys/net/netfilter/nf_log/2"),
+        "nf_log_all_netns": read("/proc/sys/net/netfilter/nf_log_all_netns"),
+        "primary_address": primary_address(),
+        "bridges": docker_bridges(client),
+        "rsyslog_kern_file": rsyslog_kern_file(),
+        "warnings": [],
+    }
+    if backend is None:
+        facts["warnings"].append("No Docker rules found in iptables-legacy, iptables-nft or nftables.")
+    elif backend != "nftables" and default and default != backend:
+        facts["warnings"].append(
+            "The host's iptables command uses %s but Docker's rules are in %s: `iptables -L` "
+            "shows the wrong tables; packetflow traces with iptables-%s." % (default, backend, backend))
+    return facts

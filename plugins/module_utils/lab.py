@@ -1,0 +1,262 @@
+# Copyright (c) 2026, dockernet.packetflow contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""The scenario's topology: containers and networks (Docker SDK), the outside client (netns, veth)."""
+
+from __future__ import annotations
+
+import errno
+import json
+import os
+import re
+import socket
+import time
+
+from ansible_collections.dockernet.packetflow.plugins.module_utils.capture import netns_prefix
+from ansible_collections.dockernet.packetflow.plugins.module_utils.facts import run
+
+LABEL = "dockernet.packetflow.run"
+STATE_DIR = "/run/packetflow"
+
+
+def port_free(port):
+    """True when nothing listens on TCP port on the host."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind(("0.0.0.0", port))
+    except OSError as exc:
+        if exc.errno == errno.EADDRINUSE:
+            return False
+        raise
+    finally:
+        sock.close()
+    return True
+
+
+def free_port():
+    """A TCP port nothing listens on."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.bind(("0.0.0.0", 0))
+    port = sock.getsockname()[1]
+    sock.close()
+    return port
+
+
+def listening(pid, port):
+    """True when the network namespace of pid has a TCP listener on port."""
+    rows = []
+    for table in ("tcp", "tcp6"):
+        try:
+            with open("/proc/%s/net/%s" % (pid, table)) as handle:
+                rows += handle.read().splitlines()[1:]
+        except OSError:
+            pass
+    want = ":%04X" % port
+    return any(row.split()[1].endswith(want) and row.split()[3] == "0A" for row in rows)
+
+
+def host_ifname(ifindex):
+    """Name of the host interface with this index."""
+    dummy, out, dummy2 = run(["ip", "-o", "link", "show"])
+    for line in out.splitlines():
+        match = re.match(r"(\d+): ([^:@]+)", line)
+        if match and int(match.group(1)) == ifindex:
+            return match.group(2)
+    return None
+
+
+class Lab(object):
+    """Builds one scenario's topology and removes it again; records what it made in a state file."""
+
+    def __init__(self, client, run_id, image, timeout, state):
+        self.client = client
+        self.run_id = run_id
+        self.short = run_id.rsplit("-", 1)[-1]
+        self.image = image
+        self.timeout = timeout
+        self.state = state
+        self.containers = []
+        self.networks = []
+        self.peer = None
+
+    def preflight(self, spec, names, port):
+        """Raise with a clear message when the lab cannot be built; nothing is changed."""
+        try:
+            self.client.images.get(self.image)
+        except Exception as exc:
+            raise RuntimeError("lab image %s is not on this host (%s); build or load it first "
+                               "(role dockernet.packetflow.lab_image)" % (self.image, exc))
+        for name in names[:len(spec["containers"])]:
+            found = self.client.containers.list(all=True, filters={"name": "^/%s$" % name})
+            if found:
+                raise RuntimeError("container name %s is already taken (container %s, %s); remove it or "
+                                   "choose another name" % (name, found[0].short_id, found[0].status))
+        if any(c.get("publish") or c.get("serve_port") for c in spec["containers"]):
+            for cont in self.client.containers.list():
+                for bindings in (cont.attrs.get("HostConfig", {}).get("PortBindings") or {}).values():
+                    for binding in bindings or []:
+                        if str(binding.get("HostPort")) == str(port):
+                            raise RuntimeError("host port %s is already taken by container %s; choose another "
+                                               "port, or port 0 for a free one" % (port, cont.name))
+            if not port_free(port):
+                raise RuntimeError("host port %s is already taken by a listening process; choose another "
+                                   "port, or port 0 for a free one" % port)
+
+    def build(self, spec, names, port, peer_net):
+        """Create networks, containers and the outside client; return the topology dict."""
+        for index in range(spec.get("networks", 0)):
+            name = "%s-net%d" % (self.run_id, index)
+            net = self.client.networks.create(name, driver="bridge", labels={LABEL: self.run_id})
+            self.networks.append(net)
+        for index, cspec in enumerate(spec["containers"]):
+            self._container(names[index], cspec, port)
+        if spec.get("peer"):
+            self._peer(peer_net)
+        return self.topology()
+
+    def _container(self, name, cspec, port):
+        network = cspec["network"]
+        serve = port if cspec.get("serve_port") else 80
+        kwargs = {"name": name, "detach": True, "labels": {LABEL: self.run_id},
+                  "command": ["httpd", "-f", "-p", str(serve), "-h", "/"]}
+        if network in ("host", "none"):
+            kwargs["network_mode"] = network
+        elif network == "bridge":
+            kwargs["network"] = "bridge"
+        else:
+            kwargs["network"] = self.networks[int(network[3:])].name
+        if cspec.get("publish"):
+            kwargs["ports"] = {"80/tcp": port}
+        cont = self.client.containers.run(self.image, **kwargs)
+        self.containers.append(cont)
+        deadline = time.time() + self.timeout
+        while True:
+            cont.reload()
+            pid = cont.attrs["State"]["Pid"]
+            if pid and (network == "none" or listening(pid, serve)):
+                break
+            if time.time() > deadline or cont.status == "exited":
+                raise RuntimeError("container %s did not start serving within %ss (%s)"
+                                   % (name, self.timeout, cont.status))
+            time.sleep(0.02)
+
+    def _peer(self, net):
+        hosts = list(net.hosts())
+        host_ip, peer_ip = str(hosts[0]), str(hosts[1])
+        netns = "pf-%s" % self.short
+        host_if, peer_if = "pfh%s" % self.short, "pfp%s" % self.short
+        self.peer = {"netns": netns, "ip": peer_ip, "veth": peer_if, "host_veth": host_if,
+                     "host_ip": host_ip, "prefixlen": net.prefixlen}
+        self.state.add("netns", netns)
+        self.state.add("links", host_if)
+        for argv in (["ip", "netns", "add", netns],
+                     ["ip", "link", "add", host_if, "type", "veth", "peer", "name", peer_if, "netns", netns],
+                     ["ip", "addr", "add", "%s/%s" % (host_ip, net.prefixlen), "dev", host_if],
+                     ["ip", "link", "set", host_if, "up"],
+                     ["ip", "-n", netns, "addr", "add", "%s/%s" % (peer_ip, net.prefixlen), "dev", peer_if],
+                     ["ip", "-n", netns, "link", "set", peer_if, "up"],
+                     ["ip", "-n", netns, "link", "set", "lo", "up"],
+                     ["ip", "-n", netns, "route", "add", "default", "via", host_ip]):
+            run(argv, timeout=self.timeout, check=True)
+
+    def topology(self):
+        """Containers, networks and peer as in the result contract."""
+        containers = []
+        for cont in self.containers:
+            cont.reload()
+            nets = cont.attrs["NetworkSettings"]["Networks"] or {}
+            net_name, info = next(iter(nets.items()), (None, {}))
+            pid = cont.attrs["State"]["Pid"]
+            entry = {"name": cont.name, "id": cont.short_id, "pid": pid, "network": net_name,
+                     "ip": info.get("IPAddress") or None, "gateway": info.get("Gateway") or None,
+                     "mac": info.get("MacAddress") or None, "veth": None}
+            if entry["ip"]:
+                dummy, out, dummy2 = run(netns_prefix(pid) + ["ip", "-o", "link", "show", "eth0"])
+                match = re.search(r"eth0@if(\d+)", out)
+                entry["veth"] = host_ifname(int(match.group(1))) if match else None
+            containers.append(entry)
+        networks = []
+        for name in sorted({c["network"] for c in containers if c["ip"]}):
+            attrs = self.client.networks.get(name).attrs
+            config = ((attrs.get("IPAM") or {}).get("Config") or [{}])[0]
+            options = attrs.get("Options") or {}
+            networks.append({"name": name, "id": attrs["Id"][:12],
+                             "bridge": options.get("com.docker.network.bridge.name") or "br-" + attrs["Id"][:12],
+                             "subnet": config.get("Subnet"), "gateway": config.get("Gateway")})
+        return {"containers": containers, "networks": networks, "peer": self.peer}
+
+    def teardown(self):
+        """Remove everything built, best effort; return error messages."""
+        errors = []
+        for cont in reversed(self.containers):
+            try:
+                cont.remove(force=True)
+            except Exception as exc:
+                if "No such container" not in str(exc):
+                    errors.append("container %s: %s" % (cont.name, exc))
+        self.containers = []
+        for net in reversed(self.networks):
+            try:
+                net.remove()
+            except Exception as exc:
+                if "not found" not in str(exc):
+                    errors.append("network %s: %s" % (net.name, exc))
+        self.networks = []
+        if self.peer:
+            for argv in (["ip", "link", "del", self.peer["host_veth"]], ["ip", "netns", "del", self.peer["netns"]]):
+                rc, dummy, err = run(argv, timeout=self.timeout)
+                if rc != 0 and "Cannot find" not in err and "No such" not in err:
+                    errors.append(err.strip())
+            self.peer = None
+        return errors
+
+
+class State(object):
+    """What a run has created, kept in /run/packetflow/<run_id>.json for packetflow_cleanup."""
+
+    def __init__(self, run_id, directory=STATE_DIR):
+        self.path = os.path.join(directory, "%s.json" % run_id)
+        self.data = {"run_id": run_id, "pids": [], "netns": [], "links": [], "sysctls": {}, "nft_created": []}
+        self.directory = directory
+
+    def add(self, key, value):
+        """Record one created thing and write the file."""
+        if value not in self.data[key]:
+            self.data[key].append(value)
+        self.save()
+
+    def sysctl(self, path, value):
+        """Set a sysctl, remembering its original value first."""
+        with open(path) as handle:
+            self.data["sysctls"].setdefault(path, handle.read().strip())
+        self.save()
+        with open(path, "w") as handle:
+            handle.write(value)
+
+    def restore(self):
+        """Put back every sysctl changed; return error messages."""
+        errors = []
+        for path, value in self.data["sysctls"].items():
+            try:
+                with open(path, "w") as handle:
+                    handle.write(value)
+            except OSError as exc:
+                errors.append("%s: %s" % (path, exc))
+        self.data["sysctls"] = {}
+        return errors
+
+    def save(self):
+        """Write the state file."""
+        if not os.path.isdir(self.directory):
+            os.makedirs(self.directory, mode=0o700)
+        with open(self.path, "w") as handle:
+            json.dump(self.data, handle)
+
+    def remove(self):
+        """Delete the state file once everything is gone."""
+        for remove, path in ((os.remove, self.path), (os.rmdir, self.directory)):
+            try:
+                remove(path)
+            except OSError:
+                pass

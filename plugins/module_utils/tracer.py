@@ -1,0 +1,253 @@
+# Copyright (c) 2026, dockernet.packetflow contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""Scoped TRACE per back end: arm, collect, disarm.
+
+legacy    iptables-legacy TRACE rules, records read from /dev/kmsg since arming
+nft       iptables-nft TRACE rules, ``xtables-monitor --trace`` running during the traffic
+nftables  a table of our own with ``meta nftrace set 1``, ``nft monitor trace``
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+import signal
+import subprocess
+import time
+
+from ansible_collections.dockernet.packetflow.plugins.module_utils.capture import netns_prefix
+from ansible_collections.dockernet.packetflow.plugins.module_utils.facts import run
+
+TAG = "packetflow:"
+CHAINS = ("PREROUTING", "OUTPUT")
+FORMATS = {"legacy": "legacy", "nft": "xtables-monitor", "nftables": "nft-monitor"}
+
+
+def iptables_matches(leg):
+    """iptables match arguments for one direction of a leg {src, dst, proto, sport, dport}."""
+    args = []
+    for opt, key in (("-s", "src"), ("-d", "dst"), ("-p", "proto"), ("--sport", "sport"), ("--dport", "dport")):
+        if leg.get(key):
+            args += [opt, str(leg[key])]
+    return args
+
+
+def nft_matches(leg):
+    """nft match expression for one direction of a leg."""
+    parts = []
+    if leg.get("src"):
+        parts.append("ip saddr %s" % leg["src"])
+    if leg.get("dst"):
+        parts.append("ip daddr %s" % leg["dst"])
+    proto = leg.get("proto")
+    if proto and (leg.get("sport") or leg.get("dport")):
+        for key in ("sport", "dport"):
+            if leg.get(key):
+                parts.append("%s %s %s" % (proto, key, leg[key]))
+    elif proto:
+        parts.append("meta l4proto %s" % proto)
+    return " ".join(parts)
+
+
+def directions(legs):
+    """Both directions of every leg, de-duplicated, in order."""
+    seen = []
+    for leg in legs:
+        back = {"src": leg.get("dst"), "dst": leg.get("src"), "proto": leg.get("proto"),
+                "sport": leg.get("dport"), "dport": leg.get("sport")}
+        for one in (dict(leg), back):
+            one = {k: one.get(k) for k in ("src", "dst", "proto", "sport", "dport")}
+            if one not in seen:
+                seen.append(one)
+    return seen
+
+
+def wait_for_socket(pid, timeout):
+    """Wait until process pid holds a socket (its netlink listener); raise on exit or timeout."""
+    deadline = time.time() + timeout
+    fd_dir = "/proc/%s/fd" % pid
+    while time.time() < deadline:
+        try:
+            for name in os.listdir(fd_dir):
+                if os.readlink(os.path.join(fd_dir, name)).startswith("socket:"):
+                    time.sleep(0.05)
+                    return
+        except OSError:
+            pass
+        time.sleep(0.01)
+    raise RuntimeError("trace monitor (pid %s) did not start within %ss" % (pid, timeout))
+
+
+class Tracer(object):
+    """Arm and disarm scoped tracing on one back end, and collect what it traced."""
+
+    def __init__(self, backend, run_id, legs, workdir, pid=None, timeout=10):
+        if backend not in FORMATS:
+            raise RuntimeError("cannot trace: Docker's firewall back end is unknown (%s)" % backend)
+        self.backend = backend
+        self.run_id = run_id
+        self.tag = TAG + run_id
+        self.legs = directions(legs)
+        self.prefix = netns_prefix(pid)
+        self.timeout = timeout
+        self.log_path = os.path.join(workdir, "trace.log")
+        self.table = "pf_" + run_id.replace("-", "_")
+        self.armed = []
+        self.created = []
+        self.kmsg = None
+        self.monitor = None
+        self.lines = []
+
+    def plan(self):
+        """The rules this tracer adds, as command lines (for check mode and the result)."""
+        if self.backend == "nftables":
+            return [" ".join(argv) for argv in self._nft_commands()]
+        return [" ".join(argv) for argv in self._iptables_commands("-I")]
+
+    def _iptables_commands(self, action):
+        cmds = []
+        for chain in CHAINS:
+            for leg in self.legs:
+                where = [chain, "1"] if action == "-I" else [chain]
+                cmds.append(self.prefix + ["iptables-%s" % self.backend, "-w", "5", "-t", "raw", action] + where
+                            + iptables_matches(leg) + ["-m", "comment", "--comment", self.tag, "-j", "TRACE"])
+        return cmds
+
+    def _nft_commands(self):
+        cmds = [self.prefix + ["nft", "add", "table", "ip", self.table]]
+        for hook in ("prerouting", "output"):
+            cmds.append(self.prefix + ["nft", "add chain ip %s %s { type filter hook %s priority -350 ; }"
+                                       % (self.table, hook, hook)])
+            for leg in self.legs:
+                cmds.append(self.prefix + ["nft", "add rule ip %s %s %s meta nftrace set 1 comment \"%s\""
+                                           % (self.table, hook, nft_matches(leg), self.tag)])
+        return cmds
+
+    def start_collector(self):
+        """Start listening before arming: seek /dev/kmsg to its end, or start the monitor."""
+        if self.backend == "legacy":
+            self.kmsg = os.open("/dev/kmsg", os.O_RDONLY | os.O_NONBLOCK)
+            os.lseek(self.kmsg, 0, os.SEEK_END)
+            return None
+        argv = ["xtables-monitor", "--trace"] if self.backend == "nft" else ["nft", "monitor", "trace"]
+        with open(self.log_path, "wb") as out:
+            self.monitor = subprocess.Popen(self.prefix + argv, stdout=out, stderr=subprocess.STDOUT,
+                                            stdin=subprocess.DEVNULL)
+        wait_for_socket(self.monitor.pid, self.timeout)
+        return self.monitor.pid
+
+    def arm(self, remember=None):
+        """Insert the TRACE rules at position 1 (or create the nftrace table). remember(objects) is
+        called first with the nft objects iptables-nft will create, so a killed run can remove them."""
+        if self.backend == "nftables":
+            self.armed.append("table")
+            for argv in self._nft_commands():
+                run(argv, timeout=self.timeout, check=True)
+            return
+        if self.backend == "nft":
+            self.created = self._missing_nft_objects()
+            if remember and not self.prefix:
+                remember(self.created)
+        for insert, delete in zip(self._iptables_commands("-I"), self._iptables_commands("-D")):
+            run(insert, timeout=self.timeout, check=True)
+            self.armed.append(delete)
+
+    def _missing_nft_objects(self):
+        """The raw table and chains that iptables-nft will create on first use (removed again on disarm)."""
+        missing = []
+        for chain in CHAINS:
+            if run(self.prefix + ["nft", "list", "chain", "ip", "raw", chain], timeout=self.timeout)[0] != 0:
+                missing.append(["chain", "ip", "raw", chain])
+        if run(self.prefix + ["nft", "list", "table", "ip", "raw"], timeout=self.timeout)[0] != 0:
+            missing.append(["table", "ip", "raw"])
+        return missing
+
+    def disarm(self):
+        """Remove what arm() added; return error messages (empty when all went)."""
+        errors = []
+        if self.backend == "nftables" and self.armed:
+            rc, dummy, err = run(self.prefix + ["nft", "delete", "table", "ip", self.table], timeout=self.timeout)
+            if rc != 0 and "No such file" not in err:
+                errors.append(err.strip())
+        else:
+            for argv in reversed(self.armed):
+                rc, dummy, err = run(argv, timeout=self.timeout)
+                if rc != 0:
+                    errors.append(err.strip())
+            for obj in self.created:
+                dummy, listing, dummy2 = run(self.prefix + ["nft", "list"] + obj, timeout=self.timeout)
+                if obj[0] == "table" and "chain " in listing:
+                    continue
+                run(self.prefix + ["nft", "delete"] + obj, timeout=self.timeout)
+        self.armed = []
+        self.created = []
+        return errors
+
+    def collect(self, settle=0.2):
+        """Stop collecting and return the raw trace lines (also written to trace.log)."""
+        if self.kmsg is not None:
+            self.lines = self._read_kmsg()
+            with open(self.log_path, "w") as out:
+                out.write("".join(line + "\n" for line in self.lines))
+            return self.lines
+        if self.monitor is not None:
+            self._wait_quiet(settle)
+            self.stop()
+            with open(self.log_path, errors="replace") as handle:
+                self.lines = handle.read().splitlines()
+        return self.lines
+
+    def _wait_quiet(self, settle):
+        """Give the monitor time to print events still in flight: until its output stops growing."""
+        deadline = time.time() + max(settle * 5, 1.0)
+        size = -1
+        while time.time() < deadline:
+            time.sleep(settle / 2)
+            now = os.path.getsize(self.log_path)
+            if now == size:
+                return
+            size = now
+
+    def _read_kmsg(self):
+        lines = []
+        while True:
+            try:
+                record = os.read(self.kmsg, 8192)
+            except OSError as exc:
+                if exc.errno == errno.EPIPE:
+                    continue
+                if exc.errno == errno.EAGAIN:
+                    break
+                raise
+            if not record:
+                break
+            text = record.decode("utf-8", "replace").split("\n", 1)[0]
+            if "TRACE:" in text:
+                lines.append(text)
+        os.close(self.kmsg)
+        self.kmsg = None
+        return lines
+
+    def stop(self):
+        """Stop the monitor or close /dev/kmsg; safe to call twice."""
+        if self.kmsg is not None:
+            os.close(self.kmsg)
+            self.kmsg = None
+        if self.monitor is not None:
+            if self.monitor.poll() is None:
+                self.monitor.send_signal(signal.SIGTERM)
+            try:
+                self.monitor.wait(timeout=self.timeout)
+            except subprocess.TimeoutExpired:
+                self.monitor.kill()
+                self.monitor.wait()
+            self.monitor = None
+
+    def ruleset(self):
+        """The ruleset the trace refers to: {format, text}."""
+        if self.backend == "nftables":
+            dummy, out, dummy2 = run(self.prefix + ["nft", "-j", "list", "ruleset"], timeout=self.timeout)
+            return {"format": "nft-json", "text": out}
+        dummy, out, dummy2 = run(self.prefix + ["iptables-%s-save" % self.backend], timeout=self.timeout)
+        return {"format": "iptables-save", "text": out}

@@ -1,0 +1,191 @@
+"""Every scenario end to end on the real engine, clean-up included, and bad input."""
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import time
+
+import pytest
+
+from conftest import COLLECTIONS, MODULES, PYTHON, run_module, snapshot
+
+SCENARIOS = ["host_to_container", "container_to_host", "container_to_container", "cross_network", "published_port",
+             "external_to_published", "container_to_external", "host_network", "none_network"]
+NAMES = {"name": "pft-web1", "second_name": "pft-web2", "port": 0}
+
+
+@pytest.mark.parametrize("scenario", SCENARIOS)
+def test_scenario_reaches_its_expected_fate(scenario, unchanged, tmp_path):
+    result = run_module("packetflow_scenario", dict(NAMES, scenario=scenario, workdir=str(tmp_path)))
+    assert not result.get("failed"), result.get("msg")
+    assert result["passed"] and result["error"] is None
+    assert result["observed"]["fate"] == result["expected"]["fate"]
+    assert result["run_id"].startswith("pf-")
+    assert result["host"]["backend"] in ("legacy", "nft", "nftables")
+    assert result["artifacts"]["pcaps"] and all(os.path.exists(p) for p in result["artifacts"]["pcaps"].values())
+    assert os.path.exists(result["artifacts"]["trace_log"])
+    assert result["stats"]["kernel_drops"] == 0
+    assert result["stats"]["trace_events"] > 0 or not result["expected"]["via"]
+    assert result["explanation"]
+    json.dumps(result)
+
+
+def test_study_defaults_web1_and_8080(unchanged, tmp_path):
+    result = run_module("packetflow_scenario", {"scenario": "host_to_container", "workdir": str(tmp_path)})
+    assert not result.get("failed"), result.get("msg")
+    assert result["topology"]["containers"][0]["name"] == "web1"
+    assert "8080" in result["ruleset"]["text"]
+
+
+def test_check_mode_reports_the_plan_and_touches_nothing(unchanged, tmp_path):
+    args = dict(NAMES, scenario="external_to_published", workdir=str(tmp_path / "w"), _ansible_check_mode=True)
+    result = run_module("packetflow_scenario", args)
+    assert not result.get("failed"), result.get("msg")
+    assert any(" -I PREROUTING 1 " in r or "nftrace" in r for r in result["plan"]["rules"])
+    assert "docker0" in result["plan"]["captures"]
+    assert not (tmp_path / "w").exists()
+
+
+def in_process(scenario, workdir):
+    """Run the module's run_scenario in this process (so a step can be made to fail)."""
+    import docker
+    from ansible.module_utils.common.process import get_bin_path
+    from ansible_collections.dockernet.packetflow.plugins.modules import packetflow_scenario as mod
+
+    def bin_path(tool):
+        try:
+            return get_bin_path(tool)
+        except ValueError:
+            return None
+    params = dict(NAMES, scenario=scenario, image="mybusybox:latest", expect=None, fail_on_mismatch=True, count=1,
+                  timeout=10, docker_host="unix:///var/run/docker.sock", workdir=str(workdir), run_id=None)
+    return mod, lambda: mod.run_scenario(params, False, docker, bin_path)
+
+
+def boom(*args, **kwargs):
+    raise RuntimeError("injected failure")
+
+
+@pytest.mark.parametrize("stage,target", [
+    ("build the lab", "ansible_collections.dockernet.packetflow.plugins.module_utils.lab.Lab._peer"),
+    ("start captures", "ansible_collections.dockernet.packetflow.plugins.module_utils.capture.Capture.wait_listening"),
+    ("send traffic", "ansible_collections.dockernet.packetflow.plugins.modules.packetflow_scenario.send"),
+])
+def test_failure_midway_still_tears_everything_down(stage, target, monkeypatch, unchanged, tmp_path):
+    mod, call = in_process("external_to_published", tmp_path)
+    monkeypatch.setattr(target, boom)
+    result = call()
+    assert result["error"] == "%s failed: injected failure" % stage
+
+
+def test_none_network_failure_restores_sysctls(monkeypatch, unchanged, tmp_path):
+    mod, call = in_process("none_network", tmp_path)
+    monkeypatch.setattr(mod, "send", boom)
+    assert "injected failure" in call()["error"]
+
+
+def test_sigkill_then_cleanup_leaves_nothing(unchanged, tmp_path):
+    run_id = "pf-%s-%s" % (time.strftime("%Y%m%d"), os.urandom(3).hex())
+    args = dict(NAMES, scenario="cross_network", count=4, workdir=str(tmp_path), run_id=run_id)
+    path = tmp_path / "args.json"
+    path.write_text(json.dumps({"ANSIBLE_MODULE_ARGS": args}))
+    proc = subprocess.Popen([PYTHON, os.path.join(MODULES, "packetflow_scenario.py"), str(path)],
+                            env=dict(os.environ, PYTHONPATH=COLLECTIONS), stdout=subprocess.DEVNULL)
+    deadline = time.time() + 30
+    while time.time() < deadline:
+        try:
+            with open("/run/packetflow/%s.json" % run_id) as handle:
+                if len(json.load(handle)["pids"]) >= 5:
+                    break
+        except (OSError, ValueError):
+            pass
+        time.sleep(0.05)
+    else:
+        proc.kill()
+        pytest.fail("the run never got to its captures")
+    proc.send_signal(signal.SIGKILL)
+    proc.wait(timeout=10)
+    assert snapshot() != unchanged
+    result = run_module("packetflow_cleanup", {"run_id": run_id})
+    assert not result.get("failed"), result.get("msg")
+    assert result["changed"] and result["removed"]["containers"] and result["removed"]["rules"]
+    assert result["removed"]["processes"] and result["removed"]["state_files"]
+    again = run_module("packetflow_cleanup", {"run_id": run_id})
+    assert not again["changed"] and not again.get("failed")
+
+
+def test_unknown_scenario_lists_the_valid_ones(unchanged):
+    result = run_module("packetflow_scenario", {"scenario": "nope"})
+    assert result["failed"]
+    assert all(s in result["msg"] for s in SCENARIOS)
+
+
+def test_docker_not_running(unchanged):
+    args = dict(NAMES, scenario="host_to_container", docker_host="unix:///tmp/pft-no-such.sock")
+    result = run_module("packetflow_scenario", args)
+    assert result["failed"] and "Docker is not reachable at unix:///tmp/pft-no-such.sock" in result["msg"]
+
+
+def test_not_root(unchanged):
+    result = run_module("packetflow_scenario", dict(NAMES, scenario="host_to_container"), user="65534")
+    assert result["failed"] and "must run as root" in result["msg"]
+
+
+def test_tcpdump_missing(unchanged, tmp_path):
+    bindir = tmp_path / "bin"
+    bindir.mkdir()
+    for tool in ("busybox", "nsenter", "ip", "docker"):
+        found = subprocess.run(["which", tool], stdout=subprocess.PIPE, universal_newlines=True, check=False)
+        os.symlink(found.stdout.strip(), str(bindir / tool))
+    result = run_module("packetflow_scenario", dict(NAMES, scenario="host_to_container"),
+                        env={"PATH": str(bindir)})
+    assert result["failed"] and "tcpdump is not installed" in result["msg"]
+
+
+def test_port_taken(unchanged):
+    sock = socket.socket()
+    sock.bind(("0.0.0.0", 0))
+    sock.listen(1)
+    try:
+        port = sock.getsockname()[1]
+        result = run_module("packetflow_scenario", dict(NAMES, scenario="published_port", port=port))
+    finally:
+        sock.close()
+    assert result["failed"] and "host port %s is already taken" % port in result["msg"]
+
+
+def test_name_taken(unchanged):
+    subprocess.run(["docker", "run", "-d", "--name", "pft-taken", "mybusybox:latest", "sleep", "60"],
+                   stdout=subprocess.DEVNULL, check=True)
+    try:
+        result = run_module("packetflow_scenario", dict(NAMES, scenario="host_to_container", name="pft-taken"))
+        assert result["failed"] and "container name pft-taken is already taken" in result["msg"]
+        assert subprocess.run(["docker", "ps", "-a", "-q", "--filter", "label=dockernet.packetflow.run"],
+                              stdout=subprocess.PIPE, check=True).stdout == b""
+    finally:
+        subprocess.run(["docker", "rm", "-f", "pft-taken"], stdout=subprocess.DEVNULL, check=False)
+
+
+def test_lab_image_missing(unchanged):
+    result = run_module("packetflow_scenario", dict(NAMES, scenario="host_to_container", image="pft-missing:none"))
+    assert result["failed"] and "lab image pft-missing:none is not on this host" in result["msg"]
+
+
+def test_facts_report_the_backend():
+    result = run_module("packetflow_facts", {})
+    facts = result["ansible_facts"]["packetflow"]
+    assert facts["backend"] in ("legacy", "nft", "nftables")
+    assert facts["iptables_default"] in ("legacy", "nft")
+    assert facts["docker_version"]
+    assert any(b["bridge"] == "docker0" for b in facts["bridges"])
+
+
+def test_mismatch_fails_with_a_readable_diff(unchanged, tmp_path):
+    args = dict(NAMES, scenario="host_to_container", workdir=str(tmp_path),
+                expect={"fate": "dropped", "via": ["filter:NO-SUCH-CHAIN"]})
+    result = run_module("packetflow_scenario", args)
+    assert result["failed"] and not result["passed"]
+    assert "- expected fate: dropped" in result["msg"] and "+ observed fate: delivered" in result["msg"]
+    assert "missing: filter:NO-SUCH-CHAIN" in result["msg"]
