@@ -11,7 +11,7 @@ BIN := $(VENV)/bin
 COLLECTIONS := $(VENV)/collections
 COLLECTION_LINK := $(COLLECTIONS)/ansible_collections/dockernet/packetflow
 INVENTORY ?= inventory/localhost.yml
-PLAYBOOK ?= playbooks/prepare.yml
+PLAYBOOK ?= playbooks/site.yml
 PYTEST_ARGS ?=
 
 # Controller packages; the roles install what the targets need.
@@ -22,14 +22,15 @@ export ANSIBLE_COLLECTIONS_PATH := $(COLLECTIONS)
 export PYTHONPATH := $(COLLECTIONS)
 export ANSIBLE_FORCE_COLOR := 0
 
-.PHONY: help demo test controller-deps venv venv-test collection lint sanity unit integration molecule bench clean
+.PHONY: help demo test controller-deps browser-deps venv venv-test collection lint sanity unit integration molecule bench clean
 
 help:
-	@echo "make demo   prepare localhost and run $(PLAYBOOK), writing reports/"
+	@echo "make demo   prepare localhost, trace every scenario and write reports/index.html"
 	@echo "make test   run the whole test suite"
 
 demo: controller-deps collection
 	$(BIN)/ansible-playbook -i $(INVENTORY) $(PLAYBOOK)
+	@echo "Report: $(CURDIR)/reports/index.html"
 
 test: controller-deps venv-test collection lint sanity unit molecule integration
 
@@ -68,8 +69,19 @@ sanity: venv-test
 unit: venv-test collection
 	$(BIN)/python -m pytest tests/unit $(PYTEST_ARGS)
 
-integration: venv-test collection
-	$(BIN)/python -m pytest tests/integration $(PYTEST_ARGS)
+# Roles and report first, then every scenario under each iptables back end:
+# switch_backend.sh restarts dockerd on the other one and flushes the old rules.
+integration: venv-test collection browser-deps
+	$(BIN)/python -m pytest tests/integration/roles tests/integration/report $(PYTEST_ARGS)
+	tests/integration/scenarios/switch_backend.sh nft
+	$(BIN)/python -m pytest tests/integration/scenarios $(PYTEST_ARGS)
+	tests/integration/scenarios/switch_backend.sh legacy
+	rc=0; $(BIN)/python -m pytest tests/integration/scenarios $(PYTEST_ARGS) || rc=$$?; \
+	  tests/integration/scenarios/switch_backend.sh nft; exit $$rc
+
+browser-deps:
+	@dpkg-query -W -f='$${Status}\n' chromium 2>/dev/null | grep -q 'ok installed' || { \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; }
 
 molecule: venv-test collection
 	$(BIN)/molecule test -s default

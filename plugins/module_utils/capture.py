@@ -36,7 +36,9 @@ class Capture(object):
         self.stats = {}
 
     def spawn(self):
-        """Start tcpdump without waiting."""
+        """Start tcpdump without waiting, into a pcap only root may read (it can hold payloads)."""
+        os.close(os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600))
+        os.chmod(self.path, 0o600)
         self.proc = subprocess.Popen(self.argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
                                      stdin=subprocess.DEVNULL)
 
