@@ -559,8 +559,10 @@ def decide_fate(hops, ruleset):
         return "unknown", _where(last), ["verdict_unknown"]
     if last["hook"] in FINAL_HOOKS:
         return "delivered", _where(last), []
+    # No INPUT chain to trace it: a packet that was not forwarded (FORWARD would show it)
+    # or that came in on loopback went to a local socket.
     if last["hook"] == "PREROUTING" and ruleset is not None and not ruleset.has_hook("INPUT") \
-            and ruleset.has_hook("FORWARD"):
+            and (ruleset.has_hook("FORWARD") or last.get("in") == "lo"):
         return "delivered", _where(last), ["input_untraced"]
     return "unknown", _where(last), ["path_incomplete"]
 
@@ -624,8 +626,11 @@ def attach_captures(packets, pcaps, flow_filter=None):
         packet["captures"].sort(key=lambda capture: (capture.get("ts") or 0, capture.get("index")))
         _complete_flow(packet, first_records.get(id(packet)))
         seen = set(capture["iface"] for capture in packet["captures"])
+        # A dropped packet never left by the interface routing had chosen for it.
+        sides = ("in",) if packet["fate"] == "dropped" else ("in", "out")
+        expected = set(hop.get(side) for hop in packet["hops"] for side in sides)
         for iface in sorted(captured_ifaces - seen):
-            if iface == "any" or any(iface in (hop.get("in"), hop.get("out")) for hop in packet["hops"]):
+            if iface == "any" or iface in expected:
                 packet["flags"].append("traced_not_captured:%s" % iface)
     packets.extend(untraced.values())
     return count

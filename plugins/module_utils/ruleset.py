@@ -90,7 +90,8 @@ def verdict_of_target(target, goto, chains, table):
 
 
 def load_ruleset(ruleset):
-    """Build a Ruleset from {"format": "iptables-save" | "nft-json", "text": str}.
+    """Build a Ruleset from {"format": "iptables-save" | "nft-json", "text": str}; an
+    iptables-save ruleset of the nft back end may add "base_chains": ["table:chain", ...].
 
     Returns None for None; raises ValueError for anything unreadable.
     """
@@ -100,7 +101,14 @@ def load_ruleset(ruleset):
         raise ValueError("ruleset must be a dict with 'format' and 'text'")
     kind = ruleset.get("format") or detect_format(ruleset["text"])
     if kind == "iptables-save":
-        return Ruleset(parse_iptables_save(ruleset["text"]))
+        chains = parse_iptables_save(ruleset["text"])
+        existing = ruleset.get("base_chains")
+        if existing is not None:
+            # iptables-nft-save lists every built-in chain; only these hook into netfilter.
+            for (table, name), entry in chains.items():
+                if entry["hook"] and "%s:%s" % (table, name) not in existing:
+                    entry["hook"] = None
+        return Ruleset(chains)
     if kind == "nft-json":
         return Ruleset(parse_nft_json(ruleset["text"]))
     raise ValueError("unknown ruleset format %r (iptables-save or nft-json)" % kind)

@@ -11,6 +11,7 @@ nftables  a table of our own with ``meta nftrace set 1``, ``nft monitor trace``
 from __future__ import annotations
 
 import errno
+import json
 import os
 import signal
 import subprocess
@@ -250,4 +251,18 @@ class Tracer(object):
             dummy, out, dummy2 = run(self.prefix + ["nft", "-j", "list", "ruleset"], timeout=self.timeout)
             return {"format": "nft-json", "text": out}
         dummy, out, dummy2 = run(self.prefix + ["iptables-%s-save" % self.backend], timeout=self.timeout)
-        return {"format": "iptables-save", "text": out}
+        ruleset = {"format": "iptables-save", "text": out}
+        if self.backend == "nft":
+            ruleset["base_chains"] = self.nft_base_chains()
+        return ruleset
+
+    def nft_base_chains(self):
+        """'table:chain' of the IPv4 base chains nftables really has: iptables-nft-save
+        also lists built-in chains that do not exist, and so see no packet."""
+        dummy, out, dummy2 = run(self.prefix + ["nft", "-j", "list", "chains", "ip"], timeout=self.timeout)
+        try:
+            items = json.loads(out).get("nftables", [])
+        except ValueError:
+            return None
+        return sorted("%s:%s" % (item["chain"]["table"], item["chain"]["name"])
+                      for item in items if "hook" in item.get("chain", {}))

@@ -180,7 +180,7 @@ plan:
   returned: check mode
   type: dict
 ruleset:
-  description: The ruleset the trace refers to (format, text) and the rules hit.
+  description: The ruleset the trace refers to (format, text, and on iptables-nft the base chains that exist) and the rules hit.
   returned: success
   type: dict
 artifacts:
@@ -600,7 +600,7 @@ def finish(result, spec, traffic, tracer, captures, lines, ruleset, stats, expec
     result.update(
         traffic=[strip(i) for i in traffic], packets=packets, observed=observed, passed=passed,
         explanation=explain(spec, traffic, expected, observed, packets),
-        ruleset={"format": ruleset["format"], "text": ruleset["text"], "hit": hit},
+        ruleset=dict(ruleset, hit=hit),
         artifacts={"pcaps": pcaps, "trace_log": tracer.log_path, "ruleset": ruleset_path},
         stats={"trace_events": len(lines),
                "captured": sum(s.get("captured") or 0 for s in stats.values()),

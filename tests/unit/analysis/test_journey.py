@@ -5,6 +5,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from ansible_collections.dockernet.packetflow.plugins.module_utils.journey import build_journeys
@@ -227,3 +229,35 @@ def test_monitor_rule_lines_without_their_packet_line_are_unparsed():
     assert [item["line"] for item in result["unparsed"]] == orphans and len(orphans) == 4
     assert result["counts"]["events"] + result["counts"]["unparsed"] == \
         sum(1 for line in cut if line.startswith(" TRACE"))
+
+
+def _nft_base_chains():
+    """'table:chain' of the IPv4 base chains in the nft dump taken beside nft.iptables-save."""
+    document = json.loads(ruleset_of("nft.ruleset.json")["text"])["nftables"]
+    return ["%s:%s" % (item["chain"]["table"], item["chain"]["name"]) for item in document
+            if "chain" in item and item["chain"]["family"] == "ip" and "hook" in item["chain"]]
+
+
+def test_nft_packet_to_the_host_is_delivered_when_no_input_chain_exists():
+    ruleset = dict(ruleset_of("nft.iptables-save"), base_chains=_nft_base_chains())
+    assert "filter:INPUT" not in ruleset["base_chains"] and "filter:FORWARD" in ruleset["base_chains"]
+    result = build_journeys(read_lines("nft-container_to_host.trace"), ruleset=ruleset)
+    request = result["packets"][0]
+    assert request["direction"] == "request" and request["hops"][-1]["hook"] == "PREROUTING"
+    assert request["fate"] == "delivered" and "input_untraced" in request["flags"]
+
+
+def test_nft_save_alone_cannot_tell_that_input_has_no_chain():
+    # iptables-nft-save prints ':INPUT ACCEPT' although nftables has no such chain.
+    result = build_journeys(read_lines("nft-container_to_host.trace"), ruleset=ruleset_of("nft.iptables-save"))
+    assert result["packets"][0]["fate"] == "unknown"
+    assert "path_incomplete" in result["packets"][0]["flags"]
+
+
+def test_dropped_packet_is_not_expected_on_its_out_interface():
+    result = journeys("legacy", "cross_network", with_pcaps=True)
+    dropped = [packet for packet in result["packets"] if packet["fate"] == "dropped"]
+    assert dropped
+    out_ifaces = set(hop["out"] for hop in dropped[0]["hops"] if hop.get("out"))
+    assert out_ifaces
+    assert not [flag for flag in dropped[0]["flags"] if flag.split(":")[-1] in out_ifaces]
