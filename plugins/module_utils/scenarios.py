@@ -132,6 +132,10 @@ def expectation(scenario, facts, override=None):
             exp["via"] = ["filter:FORWARD", "filter:DOCKER-USER", "filter:DOCKER-FORWARD"]
     elif scenario == "published_port" and not facts.get("userland_proxy", True):
         exp["why"] = "nat DOCKER rewrites both host-ip:8080 and 127.0.0.1:8080 (userland proxy off, route_localnet on)."
+    elif scenario == "host_network" and not facts.get("userland_proxy", True):
+        exp["forbid"] = []
+        exp["why"] = ("The container shares the host's stack: no NAT. With the userland proxy off, nat OUTPUT "
+                      "sends 127.0.0.1 through Docker's nat DOCKER chain too, where no rule matches this port.")
     exp.setdefault("at", None)
     for key, value in (override or {}).items():
         if value is not None:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import errno
 import json
 import os
+import re
 import signal
 import subprocess
 import time
@@ -23,6 +24,7 @@ from ansible_collections.dockernet.packetflow.plugins.module_utils.facts import 
 TAG = "packetflow:"
 CHAINS = ("PREROUTING", "OUTPUT")
 FORMATS = {"legacy": "legacy", "nft": "xtables-monitor", "nftables": "nft-monitor"}
+_SRC_DST = re.compile(r" SRC=(\S+) DST=(\S+) ")
 
 
 def iptables_matches(leg):
@@ -64,6 +66,16 @@ def directions(legs):
     return seen
 
 
+def flow_addresses(legs):
+    """Addresses the legs name, or None when a leg names none (then any address is ours)."""
+    addresses = set()
+    for leg in legs:
+        if not (leg.get("src") or leg.get("dst")):
+            return None
+        addresses.update(address for address in (leg.get("src"), leg.get("dst")) if address)
+    return addresses
+
+
 def wait_for_socket(pid, timeout):
     """Wait until process pid holds a socket (its netlink listener); raise on exit or timeout."""
     deadline = time.time() + timeout
@@ -90,6 +102,7 @@ class Tracer(object):
         self.run_id = run_id
         self.tag = TAG + run_id
         self.legs = directions(legs)
+        self.addresses = flow_addresses(self.legs)
         self.prefix = netns_prefix(pid)
         self.timeout = timeout
         self.log_path = os.path.join(workdir, "trace.log")
@@ -224,11 +237,19 @@ class Tracer(object):
             if not record:
                 break
             text = record.decode("utf-8", "replace").split("\n", 1)[0]
-            if "TRACE:" in text:
+            if "TRACE:" in text and self._ours(text):
                 lines.append(text)
         os.close(self.kmsg)
         self.kmsg = None
         return lines
+
+    def _ours(self, line):
+        """Whether a kernel TRACE line concerns this run's flows: the kernel log is shared by
+        every network namespace (and every container host on the kernel) that traces."""
+        if self.addresses is None:
+            return True
+        match = _SRC_DST.search(line)
+        return match is not None and (match.group(1) in self.addresses or match.group(2) in self.addresses)
 
     def stop(self):
         """Stop the monitor or close /dev/kmsg; safe to call twice."""

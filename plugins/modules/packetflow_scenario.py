@@ -402,9 +402,9 @@ def observe(traffic, packets):
         item["packets"] = [p["id"] for p in mine]
         for packet in mine:
             for hop in packet.get("hops", []):
-                key = "%s:%s" % (hop.get("table"), hop.get("chain"))
-                if not path or path[-1] != key:
-                    path.append(key)
+                for key in crossed(hop):
+                    if not path or path[-1] != key:
+                        path.append(key)
         dropped = [p for p in mine if p.get("fate") == "dropped"]
         if any(p.get("fate") == "delivered" for p in mine):
             fates.append(("delivered", None, item))
@@ -427,6 +427,16 @@ def observe(traffic, packets):
     else:
         fate, at, item = "unknown", None, None
     return {"fate": fate, "at": place(at), "fate_at": at, "path": path, "notes": notes}
+
+
+def crossed(hop):
+    """table:chain of a hop, then the chain it jumps to: an empty chain (DOCKER-USER, say)
+    leaves no hop of its own on iptables-nft."""
+    keys = ["%s:%s" % (hop.get("table"), hop.get("chain"))]
+    verdict = hop.get("verdict") or ""
+    if verdict.startswith(("JUMP:", "GOTO:")):
+        keys.append("%s:%s" % (hop.get("table"), verdict.split(":", 1)[1]))
+    return keys
 
 
 def compare(expected, observed):
@@ -527,7 +537,16 @@ def run_scenario(params, check_mode, docker_mod, get_bin_path):
         result["traffic"] = traffic
         inside = topo["containers"][0]["pid"] if spec.get("inside") else None
         if inside and facts["backend"] == "legacy":
-            state.sysctl("/proc/sys/net/netfilter/nf_log_all_netns", "1")
+            all_netns = "/proc/sys/net/netfilter/nf_log_all_netns"
+            if os.path.exists(all_netns):
+                state.sysctl(all_netns, "1")
+            else:
+                # Only the initial namespace has it: a host that is itself a container
+                # traces inside namespaces only when its kernel's host has it set.
+                result["warnings_list"].append(
+                    "%s is not settable here (not the initial network namespace): the kernel's host must set "
+                    "net.netfilter.nf_log_all_netns=1 (role dockernet.packetflow.nf_log, nf_log_all_netns: true) "
+                    "or none_network traces nothing" % all_netns)
         stage = "arm tracing"
         tracer = Tracer(facts["backend"], run_id, [leg for i in traffic for leg in i["legs"]], rundir,
                         pid=inside, timeout=params["timeout"])

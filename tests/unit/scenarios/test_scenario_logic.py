@@ -110,3 +110,31 @@ def test_check_mode_plan_uses_placeholders():
     assert items[0]["legs"][1]["dst"] == "<web1>" and items[0]["legs"][1]["dport"] == 80
     labels = [s["label"] for s in mod.capture_specs(spec, topo, items, "", "192.0.2.2")]
     assert labels == ["web1:eth0", "<veth of web1>", "docker0", "pf-<id>:pfp<id>", "pfh<id>"]
+
+
+def test_a_jump_into_an_empty_chain_counts_as_crossing_it():
+    # iptables-nft traces no event for the empty DOCKER-USER chain, only FORWARD's jump to it.
+    hops = [{"table": "raw", "chain": "PREROUTING", "verdict": "CONTINUE"},
+            {"table": "filter", "chain": "FORWARD", "verdict": "JUMP:DOCKER-USER"},
+            {"table": "filter", "chain": "FORWARD", "verdict": "JUMP:DOCKER-ISOLATION-STAGE-1"},
+            {"table": "filter", "chain": "DOCKER-ISOLATION-STAGE-1", "verdict": "RETURN"},
+            {"table": "filter", "chain": "FORWARD", "verdict": "ACCEPT"}]
+    packets = [{"id": 1, "flow": {"src": "172.18.0.2", "dst": "172.19.0.2"}, "fate": "delivered", "hops": hops}]
+    observed = mod.observe(traffic(ok=True), packets)
+    assert observed["path"][:4] == ["raw:PREROUTING", "filter:FORWARD", "filter:DOCKER-USER", "filter:FORWARD"]
+    passed, diff = mod.compare(scenarios.expectation("container_to_container", FACTS), observed)
+    assert passed, diff
+
+
+def test_host_network_may_cross_nat_docker_when_the_userland_proxy_is_off():
+    assert "nat:DOCKER" in scenarios.expectation("host_network", FACTS)["forbid"]
+    assert scenarios.expectation("host_network", dict(FACTS, userland_proxy=False))["forbid"] == []
+
+
+def test_kernel_trace_lines_of_other_flows_are_not_ours(tmp_path):
+    tracer = Tracer("legacy", "pf-x", [{"src": "172.17.0.2", "dst": "172.17.0.1", "proto": "icmp"}], str(tmp_path))
+    line = "4,9,1,-;TRACE: raw:PREROUTING:policy:2 IN=docker0 OUT= SRC=%s DST=%s LEN=84 "
+    assert tracer._ours(line % ("172.17.0.2", "172.17.0.1"))
+    assert tracer._ours(line % ("172.17.0.1", "172.17.0.2"))
+    assert not tracer._ours(line % ("10.201.0.2", "10.201.0.1"))
+    assert Tracer("legacy", "pf-y", [{"proto": "icmp"}], str(tmp_path))._ours(line % ("10.0.0.1", "10.0.0.2"))
