@@ -1,6 +1,6 @@
 # dockernet.packetflow: the two commands of the README, and the pieces they use.
 #   make demo   set up this machine as controller and run the main job on localhost
-#   make test   run the whole test suite (lint, sanity, unit, molecule, integration)
+#   make test   run the whole test suite (lint, sanity, unit, ee, molecule, integration, fleet)
 SHELL := /bin/bash
 .SHELLFLAGS := -eu -o pipefail -c
 .DEFAULT_GOAL := help
@@ -22,7 +22,7 @@ export ANSIBLE_COLLECTIONS_PATH := $(COLLECTIONS)
 export PYTHONPATH := $(COLLECTIONS)
 export ANSIBLE_FORCE_COLOR := 0
 
-.PHONY: help demo test controller-deps browser-deps venv venv-test collection lint sanity unit integration molecule bench clean
+.PHONY: help demo test controller-deps browser-deps venv venv-test collection lint sanity unit ee integration molecule molecule-fleet bench clean
 
 help:
 	@echo "make demo   prepare localhost, trace every scenario and write reports/index.html"
@@ -32,7 +32,7 @@ demo: controller-deps collection
 	$(BIN)/ansible-playbook -i $(INVENTORY) $(PLAYBOOK)
 	@echo "Report: $(CURDIR)/reports/index.html"
 
-test: controller-deps venv-test collection lint sanity unit molecule integration
+test: controller-deps venv-test collection lint sanity unit ee molecule integration molecule-fleet
 
 controller-deps:
 	@missing=$$(for p in $(CONTROLLER_APT); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q 'ok installed' || echo $$p; done); \
@@ -85,6 +85,15 @@ browser-deps:
 
 molecule: venv-test collection
 	$(BIN)/molecule test -s default
+
+# Three Docker-in-Docker hosts (bookworm 20.10, trixie 26.1, sid 28.5) built by debootstrap.
+molecule-fleet: venv-test collection
+	$(BIN)/molecule test -s fleet
+
+# The execution environment's build context (building the image needs a registry).
+ee: venv-test
+	$(BIN)/ansible-galaxy collection build --force --output-path .cache/ee-collection
+	$(BIN)/ansible-builder create --context .cache/ee-context
 
 bench: venv-test collection
 	bench/run.sh
