@@ -626,14 +626,22 @@ def attach_captures(packets, pcaps, flow_filter=None):
         packet["captures"].sort(key=lambda capture: (capture.get("ts") or 0, capture.get("index")))
         _complete_flow(packet, first_records.get(id(packet)))
         seen = set(capture["iface"] for capture in packet["captures"])
-        # A dropped packet never left by the interface routing had chosen for it.
-        sides = ("in",) if packet["fate"] == "dropped" else ("in", "out")
-        expected = set(hop.get(side) for hop in packet["hops"] for side in sides)
         for iface in sorted(captured_ifaces - seen):
-            if iface == "any" or iface in expected:
+            if iface == "any" or iface in _wire_ifaces(packet):
                 packet["flags"].append("traced_not_captured:%s" % iface)
     packets.extend(untraced.values())
     return count
+
+
+def _wire_ifaces(packet):
+    """Interfaces the packet really crossed: where it came in, and where it left unless
+    dropped (earlier hops may name an interface that NAT then routed it away from)."""
+    ins = [hop["in"] for hop in packet["hops"] if hop.get("in")]
+    outs = [hop["out"] for hop in packet["hops"] if hop.get("out")]
+    wire = set(ins[:1])
+    if outs and packet["fate"] != "dropped":
+        wire.add(outs[-1])
+    return wire
 
 
 def _complete_flow(packet, record):
