@@ -34,12 +34,15 @@ demo: controller-deps collection
 
 test: controller-deps venv-test collection lint sanity unit ee molecule integration molecule-fleet
 
-controller-deps:
-	@missing=$$(for p in $(CONTROLLER_APT); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q 'ok installed' || echo $$p; done); \
+# Install those of the Debian packages given that are missing.
+apt_ensure = missing=$$(for p in $(1); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q 'ok installed' || echo $$p; done); \
 	if [ -n "$$missing" ]; then \
-	  echo "Installing controller packages:" $$missing; \
+	  echo "Installing" $$missing; \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
 	fi
+
+controller-deps:
+	@$(call apt_ensure,$(CONTROLLER_APT))
 
 venv: $(VENV)/.base-installed
 $(VENV)/.base-installed: requirements.txt
@@ -80,8 +83,7 @@ integration: venv-test collection browser-deps
 	  tests/integration/scenarios/switch_backend.sh nft; exit $$rc
 
 browser-deps:
-	@dpkg-query -W -f='$${Status}\n' chromium 2>/dev/null | grep -q 'ok installed' || { \
-	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; }
+	@$(call apt_ensure,chromium fonts-dejavu-core)
 
 molecule: venv-test collection
 	$(BIN)/molecule test -s default

@@ -626,8 +626,9 @@ def attach_captures(packets, pcaps, flow_filter=None):
         packet["captures"].sort(key=lambda capture: (capture.get("ts") or 0, capture.get("index")))
         _complete_flow(packet, first_records.get(id(packet)))
         seen = set(capture["iface"] for capture in packet["captures"])
+        wire = _wire_ifaces(packet) | {"any"}
         for iface in sorted(captured_ifaces - seen):
-            if iface == "any" or iface in _wire_ifaces(packet):
+            if iface in wire:
                 packet["flags"].append("traced_not_captured:%s" % iface)
     packets.extend(untraced.values())
     return count
