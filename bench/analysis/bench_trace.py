@@ -68,8 +68,8 @@ def measure(mode, kind, path):
     parse: lines to events only; full: events grouped into packets with NAT and
     fate (every packet built, then dropped); flow: full, keeping one client's flow.
     """
-    from ansible_collections.dockernet.packetflow.plugins.module_utils import trace_legacy, trace_nft
-    from ansible_collections.dockernet.packetflow.plugins.module_utils.journey import JourneyBuilder
+    from ansible_collections.dockernet.packetflow.plugins.module_utils.analysis import trace_legacy, trace_nft
+    from ansible_collections.dockernet.packetflow.plugins.module_utils.analysis.journey import JourneyBuilder
     started = time.perf_counter()
     if mode == "parse":
         events = 0

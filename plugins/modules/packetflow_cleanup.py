@@ -81,8 +81,8 @@ import signal
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.dockernet.packetflow.plugins.module_utils.facts import run
-from ansible_collections.dockernet.packetflow.plugins.module_utils.lab import LABEL, STATE_DIR
+from ansible_collections.dockernet.packetflow.plugins.module_utils.host.facts import run
+from ansible_collections.dockernet.packetflow.plugins.module_utils.host.lab import LABEL, STATE_DIR
 
 try:
     import docker

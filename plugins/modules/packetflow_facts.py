@@ -65,7 +65,7 @@ ansible_facts:
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
-from ansible_collections.dockernet.packetflow.plugins.module_utils.facts import gather
+from ansible_collections.dockernet.packetflow.plugins.module_utils.host.facts import gather
 
 try:
     import docker

@@ -210,13 +210,14 @@ import time
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
-from ansible_collections.dockernet.packetflow.plugins.module_utils import scenarios as catalogue
-from ansible_collections.dockernet.packetflow.plugins.module_utils import capture
-from ansible_collections.dockernet.packetflow.plugins.module_utils import facts as hostfacts
-from ansible_collections.dockernet.packetflow.plugins.module_utils import lab as lab_module
-from ansible_collections.dockernet.packetflow.plugins.module_utils.journey import build_journeys
-from ansible_collections.dockernet.packetflow.plugins.module_utils.lab import Lab, State
-from ansible_collections.dockernet.packetflow.plugins.module_utils.tracer import FORMATS, Tracer
+from ansible_collections.dockernet.packetflow.plugins.module_utils.catalogue import scenarios as catalogue
+from ansible_collections.dockernet.packetflow.plugins.module_utils.host import capture
+from ansible_collections.dockernet.packetflow.plugins.module_utils.host import facts as hostfacts
+from ansible_collections.dockernet.packetflow.plugins.module_utils.host import lab as lab_module
+from ansible_collections.dockernet.packetflow.plugins.module_utils.analysis import narrate
+from ansible_collections.dockernet.packetflow.plugins.module_utils.analysis.journey import build_journeys
+from ansible_collections.dockernet.packetflow.plugins.module_utils.host.lab import Lab, State
+from ansible_collections.dockernet.packetflow.plugins.module_utils.host.tracer import FORMATS, Tracer
 
 try:
     import docker
@@ -459,24 +460,6 @@ def compare(expected, observed):
     return not lines, "\n".join(lines)
 
 
-def explain(spec, traffic, expected, observed, packets):
-    """One sentence on the outcome, naming the rule that decided it."""
-    what = "; ".join("%s %s -> %s%s" % (i["proto"].upper(), i["from"], i["to"], ":%s" % i["port"] if i["port"] else "")
-                     for i in traffic)
-    at = observed.get("fate_at") or {}
-    if observed["fate"] == "dropped":
-        rule = at.get("rule_text") or ""
-        text = "%s: dropped by %s %s %s %s%s." % (
-            what, at.get("table"), at.get("chain"), at.get("type", "rule"), at.get("rule", ""),
-            " (%s)" % rule if rule else "")
-    else:
-        text = "%s: %s." % (what, observed["fate"])
-    nats = [n.get("text") for p in packets for n in p.get("nat") or [] if n.get("text")]
-    if nats:
-        text += " NAT: %s." % "; ".join(sorted(set(nats)))
-    return "%s %s" % (text, expected.get("why", ""))
-
-
 def plan_topology(spec, names, port):
     """Placeholder topology for check mode."""
     conts = []
@@ -618,7 +601,7 @@ def finish(result, spec, traffic, tracer, captures, lines, ruleset, stats, expec
     result["warnings_list"] += observed.pop("notes")
     result.update(
         traffic=[strip(i) for i in traffic], packets=packets, observed=observed, passed=passed,
-        explanation=explain(spec, traffic, expected, observed, packets),
+        explanation=narrate.outcome(traffic, expected, observed, packets),
         ruleset=dict(ruleset, hit=hit),
         artifacts={"pcaps": pcaps, "trace_log": tracer.log_path, "ruleset": ruleset_path},
         stats={"trace_events": len(lines),

@@ -186,8 +186,8 @@ import os
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.dockernet.packetflow.plugins.module_utils.journey import collect_journeys
-from ansible_collections.dockernet.packetflow.plugins.module_utils.pcap import PcapError
+from ansible_collections.dockernet.packetflow.plugins.module_utils.analysis.journey import collect_journeys
+from ansible_collections.dockernet.packetflow.plugins.module_utils.analysis.pcap import PcapError
 
 MAX_LINE = 65536
 BINARY_PROBE = 4096

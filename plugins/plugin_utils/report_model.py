@@ -12,7 +12,7 @@ import hashlib
 import re
 from collections import Counter
 
-from ansible_collections.dockernet.packetflow.plugins.module_utils import ruleset as nf_ruleset
+from ansible_collections.dockernet.packetflow.plugins.module_utils.analysis import ruleset as nf_ruleset
 from ansible_collections.dockernet.packetflow.plugins.plugin_utils import report_svg
 
 HOOKS = ("PREROUTING", "INPUT", "FORWARD", "OUTPUT", "POSTROUTING")

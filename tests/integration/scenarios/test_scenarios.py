@@ -69,8 +69,8 @@ def boom(*args, **kwargs):
 
 
 @pytest.mark.parametrize("stage,target", [
-    ("build the lab", "ansible_collections.dockernet.packetflow.plugins.module_utils.lab.Lab._peer"),
-    ("start captures", "ansible_collections.dockernet.packetflow.plugins.module_utils.capture.Capture.wait_listening"),
+    ("build the lab", "ansible_collections.dockernet.packetflow.plugins.module_utils.host.lab.Lab._peer"),
+    ("start captures", "ansible_collections.dockernet.packetflow.plugins.module_utils.host.capture.Capture.wait_listening"),
     ("send traffic", "ansible_collections.dockernet.packetflow.plugins.modules.packetflow_scenario.send"),
 ])
 def test_failure_midway_still_tears_everything_down(stage, target, monkeypatch, unchanged, tmp_path):

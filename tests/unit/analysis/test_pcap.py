@@ -9,7 +9,7 @@ import struct
 
 import pytest
 
-from ansible_collections.dockernet.packetflow.plugins.module_utils.pcap import PcapError, decode_frame, read_capture
+from ansible_collections.dockernet.packetflow.plugins.module_utils.analysis.pcap import PcapError, decode_frame, read_capture
 from analysis_support import fixture_path
 
 

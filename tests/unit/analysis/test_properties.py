@@ -8,8 +8,8 @@ from __future__ import annotations
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from ansible_collections.dockernet.packetflow.plugins.module_utils import trace_legacy, trace_nft
-from ansible_collections.dockernet.packetflow.plugins.module_utils.journey import build_journeys
+from ansible_collections.dockernet.packetflow.plugins.module_utils.analysis import trace_legacy, trace_nft
+from ansible_collections.dockernet.packetflow.plugins.module_utils.analysis.journey import build_journeys
 from analysis_support import read_lines
 
 LEGACY = [line for name in ("legacy-cross_network.kmsg", "legacy-published_port.kern.log",

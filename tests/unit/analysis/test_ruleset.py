@@ -9,7 +9,7 @@ import json
 
 import pytest
 
-from ansible_collections.dockernet.packetflow.plugins.module_utils.ruleset import load_ruleset, render_nft_rule
+from ansible_collections.dockernet.packetflow.plugins.module_utils.analysis.ruleset import load_ruleset, render_nft_rule
 from analysis_support import ruleset_of
 
 

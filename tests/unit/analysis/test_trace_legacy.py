@@ -10,7 +10,7 @@ import os
 
 import pytest
 
-from ansible_collections.dockernet.packetflow.plugins.module_utils import trace_legacy
+from ansible_collections.dockernet.packetflow.plugins.module_utils.analysis import trace_legacy
 from analysis_support import FIXTURES, read_lines
 
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import pytest
 
-from ansible_collections.dockernet.packetflow.plugins.module_utils import trace_nft
+from ansible_collections.dockernet.packetflow.plugins.module_utils.analysis import trace_nft
 from analysis_support import read_lines
 
 

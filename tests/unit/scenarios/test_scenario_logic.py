@@ -1,7 +1,7 @@
 """Pure logic of the scenario runner: catalogue, expectations, TRACE scoping, comparison."""
 
-from ansible_collections.dockernet.packetflow.plugins.module_utils import scenarios
-from ansible_collections.dockernet.packetflow.plugins.module_utils.tracer import (
+from ansible_collections.dockernet.packetflow.plugins.module_utils.catalogue import scenarios
+from ansible_collections.dockernet.packetflow.plugins.module_utils.host.tracer import (
     Tracer, directions, iptables_matches, nft_matches)
 from ansible_collections.dockernet.packetflow.plugins.modules import packetflow_scenario as mod
 

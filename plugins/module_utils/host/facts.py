@@ -131,6 +131,32 @@ def free_peer_subnet():
     return None
 
 
+def interface_address(ifname):
+    """The first IPv4 address of an interface, or None: a freshly started Docker 20.10 has no
+    Gateway in the default bridge's IPAM config, but docker0 carries the address."""
+    dummy, out, dummy2 = run(["ip", "-4", "-j", "addr", "show", "dev", ifname])
+    try:
+        links = json.loads(out or "[]")
+    except ValueError:
+        return None
+    for link in links:
+        for addr in link.get("addr_info", []):
+            return addr.get("local")
+    return None
+
+
+def network_gateway(attrs):
+    """Gateway of a Docker network from its inspect data, else the bridge's own address."""
+    config = ((attrs.get("IPAM") or {}).get("Config") or [{}])[0]
+    return config.get("Gateway") or interface_address(bridge_name(attrs))
+
+
+def bridge_name(attrs):
+    """The Linux bridge of a Docker bridge network."""
+    options = attrs.get("Options") or {}
+    return options.get("com.docker.network.bridge.name") or "br-" + attrs["Id"][:12]
+
+
 def docker_bridges(client):
     """Docker's bridge networks: name, bridge interface, subnet, gateway."""
     bridges = []
@@ -138,13 +164,12 @@ def docker_bridges(client):
         attrs = net.attrs
         if attrs.get("Driver") != "bridge":
             continue
-        options = attrs.get("Options") or {}
         configs = (attrs.get("IPAM") or {}).get("Config") or [{}]
         bridges.append({
             "name": attrs["Name"],
-            "bridge": options.get("com.docker.network.bridge.name") or "br-" + attrs["Id"][:12],
+            "bridge": bridge_name(attrs),
             "subnet": configs[0].get("Subnet"),
-            "gateway": configs[0].get("Gateway"),
+            "gateway": network_gateway(attrs),
         })
     return bridges
 

@@ -12,8 +12,8 @@ import re
 import socket
 import time
 
-from ansible_collections.dockernet.packetflow.plugins.module_utils.capture import netns_prefix
-from ansible_collections.dockernet.packetflow.plugins.module_utils.facts import run
+from ansible_collections.dockernet.packetflow.plugins.module_utils.host.capture import netns_prefix
+from ansible_collections.dockernet.packetflow.plugins.module_utils.host.facts import bridge_name, network_gateway, run
 
 LABEL = "dockernet.packetflow.run"
 STATE_DIR = "/run/packetflow"
@@ -180,10 +180,8 @@ class Lab(object):
         for name in sorted({c["network"] for c in containers if c["ip"]}):
             attrs = self.client.networks.get(name).attrs
             config = ((attrs.get("IPAM") or {}).get("Config") or [{}])[0]
-            options = attrs.get("Options") or {}
-            networks.append({"name": name, "id": attrs["Id"][:12],
-                             "bridge": options.get("com.docker.network.bridge.name") or "br-" + attrs["Id"][:12],
-                             "subnet": config.get("Subnet"), "gateway": config.get("Gateway")})
+            networks.append({"name": name, "id": attrs["Id"][:12], "bridge": bridge_name(attrs),
+                             "subnet": config.get("Subnet"), "gateway": network_gateway(attrs)})
         return {"containers": containers, "networks": networks, "peer": self.peer}
 
     def teardown(self):

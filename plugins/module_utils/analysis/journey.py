@@ -13,10 +13,10 @@ from __future__ import annotations
 import os
 from collections import OrderedDict
 
-from ansible_collections.dockernet.packetflow.plugins.module_utils import trace_legacy, trace_nft
-from ansible_collections.dockernet.packetflow.plugins.module_utils.flow import FlowFilter
-from ansible_collections.dockernet.packetflow.plugins.module_utils.pcap import read_capture
-from ansible_collections.dockernet.packetflow.plugins.module_utils.ruleset import (
+from ansible_collections.dockernet.packetflow.plugins.module_utils.analysis import trace_legacy, trace_nft
+from ansible_collections.dockernet.packetflow.plugins.module_utils.analysis.flow import FlowFilter
+from ansible_collections.dockernet.packetflow.plugins.module_utils.analysis.pcap import read_capture
+from ansible_collections.dockernet.packetflow.plugins.module_utils.analysis.ruleset import (
     HOOK_NAMES, NAT_TARGETS, load_ruleset)
 
 FORMATS = ("legacy", "xtables-monitor", "nft-monitor")

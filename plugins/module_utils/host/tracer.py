@@ -18,8 +18,8 @@ import signal
 import subprocess
 import time
 
-from ansible_collections.dockernet.packetflow.plugins.module_utils.capture import netns_prefix
-from ansible_collections.dockernet.packetflow.plugins.module_utils.facts import run
+from ansible_collections.dockernet.packetflow.plugins.module_utils.host.capture import netns_prefix
+from ansible_collections.dockernet.packetflow.plugins.module_utils.host.facts import run
 
 TAG = "packetflow:"
 CHAINS = ("PREROUTING", "OUTPUT")
