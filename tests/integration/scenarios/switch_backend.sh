@@ -3,14 +3,25 @@
 # Stops dockerd, flushes the old back end's tables (Docker leaves its rules behind and mixed
 # rule sets give misleading traces), points the iptables alternative at the new back end and
 # starts dockerd again, with or without systemd. Holds the shared engine lock exclusively, unless
-# PF_ENGINE_LOCKED=1 says the caller already holds it (flock -x /tmp/pf-engine.lock ...).
+# PF_ENGINE_LOCKED=1 says the caller already holds it; so does a locked descriptor inherited from
+# `flock -x /tmp/pf-engine.lock switch_backend.sh ...`.
 set -euo pipefail
 to=${1:?usage: switch_backend.sh legacy|nft}
 case $to in legacy) from=nft ;; nft) from=legacy ;; *) echo "usage: $0 legacy|nft" >&2; exit 2 ;; esac
 lock=${PF_ENGINE_LOCK:-/tmp/pf-engine.lock}
 pidfile=/var/run/docker.pid
 
-if [ "${PF_ENGINE_LOCKED:-0}" != 1 ]; then
+# A caller that runs us under `flock /tmp/pf-engine.lock ...` hands its locked descriptor down.
+inherited_lock() {
+  local fd target
+  target=$(readlink -f "$lock")
+  for fd in /proc/$$/fd/*; do
+    [ "$(readlink "$fd" 2>/dev/null)" = "$target" ] && return 0
+  done
+  return 1
+}
+
+if [ "${PF_ENGINE_LOCKED:-0}" != 1 ] && ! inherited_lock; then
   exec 9>"$lock"
   flock -x -w 900 9 || { echo "could not lock $lock within 900s" >&2; exit 1; }
 fi
