@@ -28,15 +28,20 @@ options:
   run_id:
     description: Only remove what this run left. Default is every run's leftovers.
     type: str
-  docker_host:
-    description: Docker daemon socket.
-    type: str
-  timeout:
-    description: Upper bound in seconds of each command.
-    type: int
-    default: 10
-notes:
-  - Supports check mode; it then reports what it would remove.
+extends_documentation_fragment:
+  - dockernet.packetflow.docker
+  - dockernet.packetflow.attributes
+  - dockernet.packetflow.attributes.LINUX
+  - dockernet.packetflow.attributes.ACTION_GROUP
+attributes:
+  check_mode:
+    support: full
+    details:
+      - In check mode it finds the leftovers and reports them in RV(removed) without removing anything.
+  diff_mode:
+    support: full
+    details:
+      - In diff mode RV(diff) shows, by kind, the leftovers found before and what is still there after.
 seealso:
   - module: dockernet.packetflow.packetflow_scenario
 """
@@ -48,6 +53,19 @@ EXAMPLES = r"""
 - name: Remove what one run left
   dockernet.packetflow.packetflow_cleanup:
     run_id: pf-20261125-1a2b3c
+
+- name: Point every packetflow module at another Docker daemon
+  module_defaults:
+    group/dockernet.packetflow.packetflow:
+      docker_host: tcp://127.0.0.1:2375
+      timeout: 30
+  block:
+    - name: Learn the host's facts
+      dockernet.packetflow.packetflow_facts:
+
+    - name: Remove leftovers, showing what they were
+      dockernet.packetflow.packetflow_cleanup:
+      diff: true
 """
 
 RETURN = r"""
@@ -70,6 +88,25 @@ errors:
   returned: always
   type: list
   elements: str
+diff:
+  description:
+    - The leftovers by kind (the keys of RV(removed)), before the module ran and after it.
+    - C(after) holds what is still there, the leftovers that could not be removed; in check mode it
+      is what would be left, so empty.
+  returned: in diff mode
+  type: dict
+  contains:
+    before:
+      description: Leftovers found, by kind.
+      type: dict
+    after:
+      description: Leftovers still there, by kind.
+      type: dict
+  sample:
+    before: {containers: [web1], netns: [pf-1a2b3c], rules: [], networks: [], nft_tables: [], links: [],
+             processes: [], sysctls: {}, state_files: []}
+    after: {containers: [], netns: [], rules: [], networks: [], nft_tables: [], links: [],
+            processes: [], sysctls: {}, state_files: []}
 """
 
 import glob

@@ -21,13 +21,17 @@ author:
   - dockernet.packetflow maintainers (@dockernet)
 requirements:
   - Python Docker SDK (C(docker)) on the target
-options:
-  docker_host:
-    description: Docker daemon socket.
-    type: str
-    default: unix:///var/run/docker.sock
-notes:
-  - Supports check mode (it changes nothing in either mode).
+options: {}
+extends_documentation_fragment:
+  - dockernet.packetflow.docker
+  - dockernet.packetflow.attributes
+  - dockernet.packetflow.attributes.LINUX
+  - dockernet.packetflow.attributes.ACTION_GROUP
+  - dockernet.packetflow.attributes.READ_ONLY
+  - ansible.builtin.action_common_attributes.facts
+attributes:
+  facts:
+    support: full
 seealso:
   - module: dockernet.packetflow.packetflow_scenario
 """

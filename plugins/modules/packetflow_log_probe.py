@@ -28,13 +28,16 @@ author:
 requirements:
   - nft (the nftables package)
   - root
+extends_documentation_fragment:
+  - dockernet.packetflow.attributes
+  - dockernet.packetflow.attributes.LINUX
+  - dockernet.packetflow.attributes.ACTION_GROUP
 attributes:
   check_mode:
-    description: Can run in check_mode and return changed status prediction without modifying target.
     support: full
-    details: In check mode nothing is probed and RV(found) is not returned.
+    details:
+      - In check mode nothing is probed and RV(found) is not returned.
   diff_mode:
-    description: Will return details on what has changed (or possibly needs changing in check_mode), when in diff mode.
     support: none
 options:
   path:

@@ -35,7 +35,8 @@ description:
 author:
   - dockernet.packetflow maintainers (@dockernet)
 extends_documentation_fragment:
-  - ansible.builtin.action_common_attributes
+  - dockernet.packetflow.attributes
+  - dockernet.packetflow.attributes.ACTION_GROUP
   - ansible.builtin.action_common_attributes.flow
 options:
   src:
@@ -85,10 +86,15 @@ attributes:
     support: none
   check_mode:
     support: full
+    details:
+      - In check mode it renders the pages and reports which would change, without writing them.
   diff_mode:
     support: none
   platform:
-    platforms: all
+    support: full
+    platforms: posix
+    details:
+      - It runs on the controller only; the targets need nothing.
 notes:
   - Run it once for the whole play (C(run_once)), so that one task writes the fleet index. The
     C(dockernet.packetflow.report) role does so.

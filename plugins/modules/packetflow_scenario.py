@@ -78,14 +78,6 @@ options:
     description: Echo requests per ping.
     type: int
     default: 1
-  timeout:
-    description: Upper bound in seconds of every single wait (container start, capture start, traffic).
-    type: int
-    default: 10
-  docker_host:
-    description: Docker daemon socket.
-    type: str
-    default: unix:///var/run/docker.sock
   workdir:
     description: Directory under which the run's artifacts are written, in a subdirectory named after the run id.
     type: path
@@ -93,8 +85,21 @@ options:
   run_id:
     description: Run id to use (default C(pf-<date>-<random>)). Must start with C(pf-).
     type: str
+extends_documentation_fragment:
+  - dockernet.packetflow.docker
+  - dockernet.packetflow.attributes
+  - dockernet.packetflow.attributes.LINUX
+  - dockernet.packetflow.attributes.ACTION_GROUP
+attributes:
+  check_mode:
+    support: full
+    details:
+      - In check mode it returns RV(plan), the topology, TRACE rules and captures a run would set up,
+        without touching the host.
+  diff_mode:
+    support: none
 notes:
-  - Supports check mode; it then reports the plan (topology, rules, interfaces) without touching the host.
+  - O(timeout) bounds each container start, each capture start and each traffic exchange too.
 seealso:
   - module: dockernet.packetflow.packetflow_facts
   - module: dockernet.packetflow.packetflow_cleanup

@@ -80,8 +80,12 @@ options:
     description: Return at most this many packets (all are counted in RV(counts.packets)).
     type: int
     default: 10000
+extends_documentation_fragment:
+  - dockernet.packetflow.attributes
+  - dockernet.packetflow.attributes.LINUX
+  - dockernet.packetflow.attributes.READ_ONLY
+  - dockernet.packetflow.attributes.ACTION_GROUP
 notes:
-  - Supports check mode (it changes nothing in either mode).
   - Packets are matched across hooks by their headers (IP id, protocol, TCP or ICMP sequence), not
     by the nf_tables trace id, which changes mid-path and is reused.
   - For rule numbers with C(nft monitor trace), record it with C(nft -a monitor trace) (rule handles)
