@@ -15,7 +15,8 @@ description:
     killed with SIGKILL (or a host reboot mid-run) cannot. This module finds the leftovers by tag and
     label and removes them.
   - Removes TRACE rules tagged C(packetflow:<run_id>) from iptables-legacy and iptables-nft, nftables
-    tables named C(pf_<run_id>), the empty raw chains iptables-nft created for a run, containers and networks labelled C(dockernet.packetflow.run),
+    tables named C(pf_<run_id>), the empty raw chains iptables-nft created for a run, containers and
+    networks labelled C(dockernet.packetflow.run),
     network namespaces C(pf-*) and host veths C(pfh*), tcpdump and trace monitor processes of a run,
     and puts back the sysctls a run changed (from its state file under C(/run/packetflow)).
   - Idempotent; a second call removes nothing and reports C(changed=false).

@@ -71,7 +71,9 @@ line:
   description: The log line as it appeared in O(path).
   returned: success and not check mode
   type: str
-  sample: "2026-11-25T18:55:21.292049+00:00 vm kernel: packetflow-probe:3f2a9c1b7d4e IN= OUT=lo SRC=127.0.0.1 DST=127.0.0.1 ..."
+  sample: >-
+    2026-11-25T18:55:21.292049+00:00 vm kernel: packetflow-probe:3f2a9c1b7d4e IN= OUT=lo
+    SRC=127.0.0.1 DST=127.0.0.1 ...
 seconds:
   description: How long the line took to arrive.
   returned: success and not check mode

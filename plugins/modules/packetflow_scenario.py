@@ -143,7 +143,9 @@ seconds:
   returned: always
   type: float
 host:
-  description: Host facts the run depended on (name, kernel, docker_version, backend, userland_proxy, br_netfilter, iptables_default).
+  description: >-
+    Host facts the run depended on (name, kernel, docker_version, backend, userland_proxy, br_netfilter,
+    iptables_default).
   returned: always
   type: dict
 topology:
@@ -185,7 +187,9 @@ plan:
   returned: check mode
   type: dict
 ruleset:
-  description: The ruleset the trace refers to (format, text, and on iptables-nft the base chains that exist) and the rules hit.
+  description: >-
+    The ruleset the trace refers to (format, text, and on iptables-nft the base chains that exist) and the
+    rules hit.
   returned: success
   type: dict
 artifacts:

@@ -103,7 +103,9 @@ EXAMPLES = r"""
 
 - name: Where was each packet dropped?
   ansible.builtin.debug:
-    msg: "{{ item.summary }}: {{ item.fate }} at {{ item.fate_at.table | default('?') }}:{{ item.fate_at.chain | default('?') }}"
+    msg: >-
+      {{ item.summary }}: {{ item.fate }} at
+      {{ item.fate_at.table | default('?') }}:{{ item.fate_at.chain | default('?') }}
   loop: "{{ trace.packets }}"
   loop_control:
     label: "{{ item.id }}"
@@ -158,7 +160,8 @@ unparsed:
   type: list
   elements: dict
   sample:
-    - {line: 1, text: "2026-11-25T19:00:01.000000+00:00 vm kernel: [  1.000000] docker0: port 1 entered forwarding state"}
+    - line: 1
+      text: "2026-11-25T19:00:01.000000+00:00 vm kernel: [  1.000000] docker0: port 1 entered forwarding state"
 counts:
   description: What was read and found.
   returned: success
