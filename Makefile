@@ -63,8 +63,19 @@ collection: venv
 	mkdir -p $(dir $(COLLECTION_LINK))
 	ln -sfn $(CURDIR) $(COLLECTION_LINK)
 
-lint: venv-test
+# Python checks cover plugins/; mypy reads them through the collection link (see mypy.ini).
+# CHANGELOG.md is generated from changelogs/: it must match what antsibull-changelog makes.
+LINT_PYTHON := plugins
+
+lint: venv-test collection
 	$(BIN)/ansible-lint --profile production
+	$(BIN)/ruff check $(LINT_PYTHON)
+	$(BIN)/ruff format --check $(LINT_PYTHON)
+	$(BIN)/mypy
+	$(BIN)/antsibull-changelog lint
+	mkdir -p .cache
+	$(BIN)/antsibull-changelog generate --output .cache/CHANGELOG.md --output-format md
+	cmp .cache/CHANGELOG.md CHANGELOG.md || { echo "CHANGELOG.md is stale: run antsibull-changelog generate"; exit 1; }
 
 sanity: venv-test
 	tests/sanity.sh
