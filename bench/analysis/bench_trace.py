@@ -68,18 +68,18 @@ def measure(mode, kind, path):
     parse: lines to events only; full: events grouped into packets with NAT and
     fate (every packet built, then dropped); flow: full, keeping one client's flow.
     """
-    from ansible_collections.dockernet.packetflow.plugins.module_utils.analysis import trace_legacy, trace_nft
-    from ansible_collections.dockernet.packetflow.plugins.module_utils.analysis.journey import JourneyBuilder
+    from ansible_collections.dockernet.packetflow.plugins.module_utils.analysis.formats import PARSERS
+    from ansible_collections.dockernet.packetflow.plugins.module_utils.analysis.grouping import JourneyBuilder
     started = time.perf_counter()
     if mode == "parse":
         events = 0
-        parser = trace_nft.XtablesMonitorParser()
+        feed = PARSERS[kind]().feed
         with open(path, encoding="utf-8", errors="replace") as handle:
-            for line in handle:
-                if kind == "legacy":
-                    events += trace_legacy.parse_line(line) is not None
-                else:
-                    events += len(parser.feed(line))
+            for number, line in enumerate(handle, 1):
+                try:
+                    events += len(feed(line, number))
+                except ValueError:
+                    pass
         print(json.dumps({"seconds": time.perf_counter() - started, "events": events}))
         return
     flow = {"src": client_address(FLOW_CLIENT_INDEX)} if mode == "flow" else None

@@ -224,7 +224,7 @@ from ansible_collections.dockernet.packetflow.plugins.module_utils.host import c
 from ansible_collections.dockernet.packetflow.plugins.module_utils.host import facts as hostfacts
 from ansible_collections.dockernet.packetflow.plugins.module_utils.host import lab as lab_module
 from ansible_collections.dockernet.packetflow.plugins.module_utils.analysis import narrate
-from ansible_collections.dockernet.packetflow.plugins.module_utils.analysis.journey import build_journeys
+from ansible_collections.dockernet.packetflow.plugins.module_utils.analysis.journeys import build_journeys
 from ansible_collections.dockernet.packetflow.plugins.module_utils.host.lab import Lab, State
 from ansible_collections.dockernet.packetflow.plugins.module_utils.host.tracer import FORMATS, Tracer
 

@@ -193,7 +193,7 @@ import os
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.dockernet.packetflow.plugins.module_utils.analysis.journey import collect_journeys
+from ansible_collections.dockernet.packetflow.plugins.module_utils.analysis.journeys import collect_journeys
 from ansible_collections.dockernet.packetflow.plugins.module_utils.analysis.pcap import PcapError
 
 MAX_LINE = 65536

@@ -25,17 +25,18 @@ def normalize_flow(flow):
     unknown = sorted(set(flow) - set(FLOW_KEYS))
     if unknown:
         raise ValueError("unknown flow keys: %s (allowed: %s)" % (", ".join(unknown), ", ".join(FLOW_KEYS)))
-    clean = {}
+    clean: dict[str, int | str] = {}
     for key, value in flow.items():
         if value is None or value == "":
             continue
         if key in ("sport", "dport"):
             try:
-                clean[key] = int(value)
+                port = int(value)
             except (TypeError, ValueError):
-                raise ValueError("flow %s must be a port number, got %r" % (key, value))
-            if not 0 <= clean[key] <= 65535:
+                raise ValueError("flow %s must be a port number, got %r" % (key, value)) from None
+            if not 0 <= port <= 65535:
                 raise ValueError("flow %s out of range: %r" % (key, value))
+            clean[key] = port
         elif key == "proto":
             clean[key] = str(value).upper()
         else:
@@ -55,8 +56,14 @@ class FlowFilter:
             self.needles = sorted("%s " % address for address in self.addresses)
         else:
             # "SPT=p" (legacy), "SPORT=p" (xtables-monitor), "sport p" (nft monitor)
-            self.needles = sorted(set(form % self.flow[key] for key in ("sport", "dport") if key in self.flow
-                                      for form in ("=%d ", "port %d ")))
+            self.needles = sorted(
+                set(
+                    form % self.flow[key]
+                    for key in ("sport", "dport")
+                    if key in self.flow
+                    for form in ("=%d ", "port %d ")
+                )
+            )
 
     def line_may_match(self, line):
         """Cheap test: False only when the line cannot concern the flow."""
@@ -68,34 +75,37 @@ class FlowFilter:
     def matches(self, event):
         """True when the event's headers match the flow, in either direction, or
         a tuple learned from a matching packet."""
-        if _tuple(event) in self.learned:
+        if _header_tuple(event) in self.learned:
             return True
         proto = self.flow.get("proto")
         if proto and event.get("proto") and event["proto"] != proto:
             return False
-        return self._matches_one_way(event, "src", "dst", "sport", "dport") or \
-            self._matches_one_way(event, "dst", "src", "dport", "sport")
+        return self._matches_one_way(event, "src", "dst", "sport", "dport") or self._matches_one_way(
+            event, "dst", "src", "dport", "sport"
+        )
 
     def _matches_one_way(self, event, src, dst, sport, dport):
         flow = self.flow
-        return all((
-            "src" not in flow or event.get(src) == flow["src"],
-            "dst" not in flow or event.get(dst) == flow["dst"],
-            "sport" not in flow or event.get(sport) == flow["sport"],
-            "dport" not in flow or event.get(dport) == flow["dport"],
-        ))
+        return all(
+            (
+                "src" not in flow or event.get(src) == flow["src"],
+                "dst" not in flow or event.get(dst) == flow["dst"],
+                "sport" not in flow or event.get(sport) == flow["sport"],
+                "dport" not in flow or event.get(dport) == flow["dport"],
+            )
+        )
 
     def learn(self, event):
         """Remember the tuple of an event that belongs to the flow (both directions), and
         make its addresses (address flows, when NAT rewrote both ends) or its ports (port
         flows) line needles too, so the rewritten hops that follow are read."""
-        forward = _tuple(event)
+        forward = _header_tuple(event)
         if forward in self.learned:
             return
         if len(self.learned) >= _LEARNED_LIMIT:
             self.learned.pop(next(iter(self.learned)))
         self.learned[forward] = True
-        self.learned[(forward[0], forward[3], forward[4], forward[1], forward[2])] = True
+        self.learned[reverse(forward)] = True
         if not self.needles:
             return
         if self.addresses:
@@ -113,5 +123,11 @@ class FlowFilter:
         self.needles = sorted(needles) if len(needles) <= _NEEDLE_LIMIT else []
 
 
-def _tuple(event):
+def _header_tuple(event):
+    """(proto, src, sport, dst, dport) exactly as the event's headers give them."""
     return (event.get("proto"), event.get("src"), event.get("sport"), event.get("dst"), event.get("dport"))
+
+
+def reverse(five_tuple):
+    """The (proto, src, sport, dst, dport) tuple of the other direction."""
+    return (five_tuple[0], five_tuple[3], five_tuple[4], five_tuple[1], five_tuple[2])

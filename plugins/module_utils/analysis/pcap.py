@@ -22,8 +22,10 @@ LINKTYPE_LINUX_SLL2 = 276
 _OUTGOING = 4
 _TCP_FLAG_NAMES = ("FIN", "SYN", "RST", "PSH", "ACK", "URG", "ECE", "CWR")
 _PCAP_MAGIC = {
-    b"\xd4\xc3\xb2\xa1": ("<", 1e-6), b"\xa1\xb2\xc3\xd4": (">", 1e-6),
-    b"\x4d\x3c\xb2\xa1": ("<", 1e-9), b"\xa1\xb2\x3c\x4d": (">", 1e-9),
+    b"\xd4\xc3\xb2\xa1": ("<", 1e-6),
+    b"\xa1\xb2\xc3\xd4": (">", 1e-6),
+    b"\x4d\x3c\xb2\xa1": ("<", 1e-9),
+    b"\xa1\xb2\x3c\x4d": (">", 1e-9),
 }
 _PCAPNG_SHB = b"\x0a\x0d\x0d\x0a"
 
@@ -40,8 +42,8 @@ def read_capture(path, iface=None):
     """
     try:
         handle = open(path, "rb")
-    except (IOError, OSError) as exc:
-        raise PcapError("cannot open capture %s: %s" % (path, exc.strerror or exc))
+    except OSError as exc:
+        raise PcapError("cannot open capture %s: %s" % (path, exc.strerror or exc)) from None
     with handle:
         magic = handle.read(4)
         if magic in _PCAP_MAGIC:
@@ -92,7 +94,7 @@ def _pcap_records(handle, magic):
 def _pcapng_records(handle):
     """Records of a pcapng file: (ts, linktype, data, {iface, direction})."""
     endian = "<"
-    interfaces = []
+    interfaces: list[tuple] = []
     block_type = 0x0A0D0D0A
     first = True
     while True:
@@ -127,12 +129,12 @@ def _pcapng_records(handle):
             if if_id >= len(interfaces):
                 raise PcapError("corrupt capture: packet for undeclared interface %d" % if_id)
             linktype, resolution, name = interfaces[if_id]
-            options = _pcapng_options(body[20 + ((caplen + 3) & ~3):], endian)
+            options = _pcapng_options(body[20 + ((caplen + 3) & ~3) :], endian)
             meta = {"iface": name}
             if 2 in options and len(options[2]) >= 4:
                 bound = struct.unpack(endian + "I", options[2][:4])[0] & 3
                 meta["direction"] = {1: "in", 2: "out"}.get(bound)
-            yield ((high << 32) + low) * resolution, linktype, body[20:20 + caplen], meta
+            yield ((high << 32) + low) * resolution, linktype, body[20 : 20 + caplen], meta
         elif block_type == 3 and interfaces:
             linktype, _resolution, name = interfaces[0]
             yield None, linktype, body[4:], {"iface": name}
@@ -145,7 +147,7 @@ def _pcapng_interface(body, endian):
     resolution = 1e-6
     if 9 in options and options[9]:
         value = options[9][0]
-        resolution = 2.0 ** -(value & 0x7F) if value & 0x80 else 10.0 ** -value
+        resolution = 2.0 ** -(value & 0x7F) if value & 0x80 else 10.0**-value
     name = options[2].decode("utf-8", "replace") if 2 in options else None
     return linktype, resolution, name
 
@@ -154,10 +156,10 @@ def _pcapng_options(data, endian):
     options = {}
     pos = 0
     while pos + 4 <= len(data):
-        code, size = struct.unpack(endian + "HH", data[pos:pos + 4])
+        code, size = struct.unpack(endian + "HH", data[pos : pos + 4])
         if code == 0:
             break
-        options[code] = data[pos + 4:pos + 4 + size]
+        options[code] = data[pos + 4 : pos + 4 + size]
         pos += 4 + ((size + 3) & ~3)
     return options
 
@@ -168,7 +170,7 @@ def decode_frame(linktype, data):
     if linktype == LINKTYPE_ETHERNET and len(data) >= 14:
         ethertype, offset = struct.unpack("!H", data[12:14])[0], 14
         while ethertype in (0x8100, 0x88A8) and len(data) >= offset + 4:
-            ethertype = struct.unpack("!H", data[offset + 2:offset + 4])[0]
+            ethertype = struct.unpack("!H", data[offset + 2 : offset + 4])[0]
             offset += 4
     elif linktype == LINKTYPE_LINUX_SLL and len(data) >= 16:
         pkttype, ethertype = struct.unpack("!H", data[:2])[0], struct.unpack("!H", data[14:16])[0]
@@ -211,8 +213,13 @@ def decode_ipv4(data):
         return packet
     if proto == 6 and len(l4) >= 14:
         sport, dport, seq, ack = struct.unpack("!HHII", l4[:12])
-        packet.update(sport=sport, dport=dport, tcp_seq=seq, tcp_ack=ack,
-                      tcp_flags=[name for bit, name in enumerate(_TCP_FLAG_NAMES) if l4[13] & (1 << bit)])
+        packet.update(
+            sport=sport,
+            dport=dport,
+            tcp_seq=seq,
+            tcp_ack=ack,
+            tcp_flags=[name for bit, name in enumerate(_TCP_FLAG_NAMES) if l4[13] & (1 << bit)],
+        )
     elif proto == 17 and len(l4) >= 4:
         packet["sport"], packet["dport"] = struct.unpack("!HH", l4[:4])
     elif proto == 1 and len(l4) >= 4:

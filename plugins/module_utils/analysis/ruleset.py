@@ -11,14 +11,21 @@ from __future__ import annotations
 import json
 
 BUILTIN_TARGETS = {
-    "ACCEPT": "ACCEPT", "DROP": "DROP", "RETURN": "RETURN", "REJECT": "REJECT",
-    "QUEUE": "QUEUE", "NFQUEUE": "QUEUE",
+    "ACCEPT": "ACCEPT",
+    "DROP": "DROP",
+    "RETURN": "RETURN",
+    "REJECT": "REJECT",
+    "QUEUE": "QUEUE",
+    "NFQUEUE": "QUEUE",
 }
 # Targets that end the traversal of the nat table for this packet.
 NAT_TARGETS = ("DNAT", "SNAT", "MASQUERADE", "REDIRECT", "NETMAP")
 HOOK_NAMES = {
-    "prerouting": "PREROUTING", "input": "INPUT", "forward": "FORWARD",
-    "output": "OUTPUT", "postrouting": "POSTROUTING",
+    "prerouting": "PREROUTING",
+    "input": "INPUT",
+    "forward": "FORWARD",
+    "output": "OUTPUT",
+    "postrouting": "POSTROUTING",
 }
 
 
@@ -72,8 +79,12 @@ class Ruleset:
         if rule is None or not 1 <= rule <= len(rules):
             return {}
         item = rules[rule - 1]
-        return {"rule": rule, "rule_text": item["text"], "target": item["target"],
-                "verdict": verdict_of_target(item["target"], item.get("goto", False), self.chains, table)}
+        return {
+            "rule": rule,
+            "rule_text": item["text"],
+            "target": item["target"],
+            "verdict": verdict_of_target(item["target"], item.get("goto", False), self.chains, table),
+        }
 
 
 def verdict_of_target(target, goto, chains, table):
@@ -121,7 +132,7 @@ def detect_format(text):
 
 def parse_iptables_save(text):
     """Chains of iptables-save output, rules numbered in order from 1."""
-    chains = {}
+    chains: dict[tuple, dict] = {}
     table = None
     for number, line in enumerate(text.splitlines(), 1):
         line = line.strip()
@@ -162,8 +173,8 @@ def parse_nft_json(text):
     try:
         items = json.loads(text)["nftables"]
     except (ValueError, KeyError, TypeError) as exc:
-        raise ValueError("not nft -j list ruleset output: %s" % exc)
-    chains = {}
+        raise ValueError("not nft -j list ruleset output: %s" % exc) from None
+    chains: dict[tuple, dict] = {}
     for item in items:
         if "chain" in item:
             chain = item["chain"]
@@ -177,8 +188,14 @@ def parse_nft_json(text):
             rule = item["rule"]
             entry = chains.setdefault((rule["table"], rule["chain"]), {"policy": None, "hook": None, "rules": []})
             target, goto = _nft_target(rule.get("expr", []))
-            entry["rules"].append({"handle": rule.get("handle"), "text": render_nft_rule(rule.get("expr", [])),
-                                   "target": target, "goto": goto})
+            entry["rules"].append(
+                {
+                    "handle": rule.get("handle"),
+                    "text": render_nft_rule(rule.get("expr", [])),
+                    "target": target,
+                    "goto": goto,
+                }
+            )
     return chains
 
 

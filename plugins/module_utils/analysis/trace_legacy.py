@@ -16,10 +16,10 @@ MARKER = "TRACE: "
 
 # "2026-11-25T18:55:21.292049+00:00 vm kernel: " (rsyslog, journalctl short-iso)
 _ISO_PREFIX = re.compile(
-    r"(?P<stamp>\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?(?:Z|[+-]\d\d:?\d\d)?)\s+(?P<host>\S+)\s+kernel:\s*$")
+    r"(?P<stamp>\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?(?:Z|[+-]\d\d:?\d\d)?)\s+(?P<host>\S+)\s+kernel:\s*$"
+)
 # "Nov 25 18:55:21 master kernel: " (traditional syslog, no year)
-_TRADITIONAL_PREFIX = re.compile(
-    r"(?P<stamp>[A-Z][a-z]{2} [ \d]\d \d\d:\d\d:\d\d)\s+(?P<host>\S+)\s+kernel:\s*$")
+_TRADITIONAL_PREFIX = re.compile(r"(?P<stamp>[A-Z][a-z]{2} [ \d]\d \d\d:\d\d:\d\d)\s+(?P<host>\S+)\s+kernel:\s*$")
 # "4,1234,110795331,-;" (/dev/kmsg: priority, sequence, microseconds since boot, flags)
 _KMSG_PREFIX = re.compile(r"\d+,\d+,(?P<usec>\d+),[^;]*;$")
 _UPTIME = re.compile(r"\[\s*(?P<sec>\d+\.\d+)\]\s*$")
@@ -28,13 +28,52 @@ _FIELD = re.compile(r"([A-Z]+)=(\S*)")
 _TCP_FLAGS = re.compile(r"RES=0x[0-9a-f]+ ((?:[A-Z]+ )*)URGP=")
 
 
+class LegacyParser:
+    """Kernel log lines (nf_log TRACE records) to events: one line, one event."""
+
+    def __init__(self, on_orphan=None):
+        """Each line stands alone: nothing waits, so no line is ever orphaned and
+        on_orphan is not needed."""
+        del on_orphan
+
+    @staticmethod
+    def detect(line):
+        """True when the line is a readable TRACE record."""
+        if MARKER not in line:
+            return False
+        try:
+            return parse_line(line) is not None
+        except ValueError:
+            return False
+
+    @staticmethod
+    def feed(line, number=None):
+        """The event of one line, in a list.
+
+        Raises ValueError for a line without a TRACE record or one that cannot be read.
+        """
+        event = parse_line(line)
+        if event is None:
+            raise ValueError("not a TRACE line")
+        event["line"] = number
+        return [event]
+
+    def finish(self):
+        """Nothing waits in this format."""
+
+    @staticmethod
+    def wants_for(flow_filter):
+        """The line pre-filter of a flow: a function of one line, False when it can be skipped."""
+        return flow_filter.line_may_match
+
+
 def parse_prefix(prefix):
     """Return (host, ts, uptime, stamp) from what precedes 'TRACE: ', or None."""
     uptime = None
     match = _UPTIME.search(prefix)
     if match:
         uptime = float(match.group("sec"))
-        prefix = prefix[:match.start()]
+        prefix = prefix[: match.start()]
     if not prefix.strip():
         return None, None, uptime, None
     match = _KMSG_PREFIX.match(prefix)
@@ -75,9 +114,10 @@ _FAST = re.compile(
     r"(?: SPT=(?P<sport>\d+) DPT=(?P<dport>\d+)"
     r"(?: SEQ=(?P<seq>\d+) ACK=(?P<ack>\d+) WINDOW=\d+ RES=0x[0-9a-f]+ (?P<tcpflags>(?:[A-Z]+ )*)URGP=\d+)?"
     r"| TYPE=(?P<itype>\d+) CODE=(?P<icode>\d+)(?: ID=(?P<iid>\d+) SEQ=(?P<iseq>\d+))?)?)?"
-    r"(?P<tail>.*)$")
+    r"(?P<tail>.*)$"
+)
 _TAIL_FIELDS = re.compile(r"\b(MARK|UID|GID)=(\S+)")
-_EPOCH_CACHE = {}
+_EPOCH_CACHE: dict[tuple, float | None] = {}
 
 
 def parse_line(line):
@@ -92,15 +132,63 @@ def parse_line(line):
     match = _FAST.match(line)
     if match is None or "[" in match.group("tail") or MARKER in match.group("tail"):
         return _parse_slow(line, pos)
-    (iso, frac, zone, host, trad, thost, usec, uptime, table, chain, hop_type, number, in_iface, out_iface,
-     physin, physout, mac, src, dst, length, ttl, ip_id, ipflags, proto, sport, dport, seq, ack, tcpflags,
-     itype, icode, iid, iseq, tail) = match.groups()
+    (
+        iso,
+        frac,
+        zone,
+        host,
+        trad,
+        thost,
+        usec,
+        uptime,
+        table,
+        chain,
+        hop_type,
+        number,
+        in_iface,
+        out_iface,
+        physin,
+        physout,
+        mac,
+        src,
+        dst,
+        length,
+        ttl,
+        ip_id,
+        ipflags,
+        proto,
+        sport,
+        dport,
+        seq,
+        ack,
+        tcpflags,
+        itype,
+        icode,
+        iid,
+        iseq,
+        tail,
+    ) = match.groups()
     event = {
-        "host": host or thost, "ts": None, "uptime": None, "stamp": None,
-        "table": table, "chain": chain, "type": hop_type, "rule": int(number),
-        "in": in_iface, "out": out_iface, "physin": physin, "physout": physout, "mac": mac,
-        "src": src, "dst": dst, "len": int(length), "ttl": int(ttl), "ip_id": int(ip_id),
-        "df": " DF" in ipflags, "proto": proto,
+        "host": host or thost,
+        "ts": None,
+        "uptime": None,
+        "stamp": None,
+        "table": table,
+        "chain": chain,
+        "type": hop_type,
+        "rule": int(number),
+        "in": in_iface,
+        "out": out_iface,
+        "physin": physin,
+        "physout": physout,
+        "mac": mac,
+        "src": src,
+        "dst": dst,
+        "len": int(length),
+        "ttl": int(ttl),
+        "ip_id": int(ip_id),
+        "df": " DF" in ipflags,
+        "proto": proto,
     }
     if iso:
         event["stamp"] = iso + (frac or "") + (zone or "")
@@ -144,7 +232,7 @@ def _epoch(seconds, zone, fraction):
 
 def _parse_slow(line, pos):
     """Field by field: lines the one-pass pattern does not cover (ICMP errors, odd kernels)."""
-    body = line[pos + len(MARKER):].rstrip("\r\n")
+    body = line[pos + len(MARKER) :].rstrip("\r\n")
     if MARKER in body:
         raise ValueError("two TRACE records on one line (interleaved)")
     host, ts, uptime, stamp = parse_prefix(line[:pos])
@@ -157,13 +245,26 @@ def _parse_slow(line, pos):
     if not ip.get("SRC") or not ip.get("DST"):
         raise ValueError("TRACE line without SRC/DST (truncated)")
     event = {
-        "host": host, "ts": ts, "uptime": uptime, "stamp": stamp,
-        "table": match.group("table"), "chain": match.group("chain"), "type": match.group("type"),
+        "host": host,
+        "ts": ts,
+        "uptime": uptime,
+        "stamp": stamp,
+        "table": match.group("table"),
+        "chain": match.group("chain"),
+        "type": match.group("type"),
         "rule": int(match.group("num")),
-        "in": ip.get("IN", ""), "out": ip.get("OUT", ""), "physin": ip.get("PHYSIN"),
-        "physout": ip.get("PHYSOUT"), "mac": ip.get("MAC"),
-        "src": ip["SRC"], "dst": ip["DST"], "len": _int(ip.get("LEN")), "ttl": _int(ip.get("TTL")),
-        "ip_id": _int(ip.get("ID")), "df": " DF " in ip_part + " ", "proto": None,
+        "in": ip.get("IN", ""),
+        "out": ip.get("OUT", ""),
+        "physin": ip.get("PHYSIN"),
+        "physout": ip.get("PHYSOUT"),
+        "mac": ip.get("MAC"),
+        "src": ip["SRC"],
+        "dst": ip["DST"],
+        "len": _int(ip.get("LEN")),
+        "ttl": _int(ip.get("TTL")),
+        "ip_id": _int(ip.get("ID")),
+        "df": " DF " in ip_part + " ",
+        "proto": None,
     }
     if has_proto:
         _add_l4(event, l4_part)

@@ -1,201 +1,111 @@
 # Copyright (c) 2026, dockernet.packetflow contributors
 # GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
-"""Parse nf_tables trace output: ``xtables-monitor --trace`` and ``nft monitor trace``.
+"""Parse ``nft monitor trace`` output (nftables, and iptables-nft's tables as nft text).
 
-Both print the packet once per hook and one line per rule, policy or verdict,
-tied together by a trace id. The id is not a packet identity (measured: it
-changes mid-path and is reused), so every event carries the packet headers.
+The packet is printed once per hook (a packet line) and each rule, policy or
+verdict on a line of its own, tied together by a trace id. The id is not a
+packet identity (measured: it changes mid-path and is reused), so every event
+carries the packet headers of its packet line.
 """
 
 from __future__ import annotations
 
 import re
+from collections import OrderedDict
 
-# Verdict codes that xtables-monitor prints as hex (include/uapi nf_tables.h).
-_NFT_VERDICT_CODES = {
-    "0xffffffff": "CONTINUE",
-    "0xfffffffe": "BREAK",
-    "0xfffffffd": "JUMP",
-    "0xfffffffc": "GOTO",
-    "0xfffffffb": "RETURN",
-}
-_XT_FIELD = re.compile(r"([A-Z]+)=(\S*)")
-_XT_IP_ID = re.compile(r"\bID=(\d+)")
-_XT_TCP_FLAGS = ("CWR", "ECE", "URG", "ACK", "PSH", "RST", "SYN", "FIN")
 _NFT_LINE = re.compile(
-    r"trace id (?P<id>[0-9a-f]+) (?P<family>\S+) (?P<table>\S+) (?P<chain>\S+) (?P<kind>packet:|rule|verdict|policy|unknown rule handle)(?P<rest>.*)$")
+    r"trace id (?P<id>[0-9a-f]+) (?P<family>\S+) (?P<table>\S+) (?P<chain>\S+) "
+    r"(?P<kind>packet:|rule|verdict|policy|unknown rule handle)(?P<rest>.*)$"
+)
 _NFT_VERDICT = re.compile(r"\(verdict (?P<verdict>[^)]*)\)\s*$")
 _NFT_HANDLE = re.compile(r"# handle (\d+)")
 _NFT_IFACE_KEYS = {"iif": "iif", "iifname": "iif", "oif": "oif", "oifname": "oif"}
 _ICMP_TYPES = {
-    "echo-reply": 0, "destination-unreachable": 3, "source-quench": 4, "redirect": 5,
-    "echo-request": 8, "router-advertisement": 9, "router-solicitation": 10,
-    "time-exceeded": 11, "parameter-problem": 12, "timestamp-request": 13,
+    "echo-reply": 0,
+    "destination-unreachable": 3,
+    "source-quench": 4,
+    "redirect": 5,
+    "echo-request": 8,
+    "router-advertisement": 9,
+    "router-solicitation": 10,
+    "time-exceeded": 11,
+    "parameter-problem": 12,
+    "timestamp-request": 13,
     "timestamp-reply": 14,
 }
+PACKETS_KEPT = 4096
 
 
-def detect(line):
-    """Return "xtables-monitor", "nft-monitor" or None for one line."""
-    stripped = line.lstrip()
-    if stripped.startswith("PACKET: ") or (stripped.startswith("TRACE: ") and " " in stripped[7:]
-                                           and stripped[7:8].isdigit()):
-        return "xtables-monitor"
-    if stripped.startswith("trace id ") and _NFT_LINE.match(stripped):
-        return "nft-monitor"
-    return None
+class NftMonitorParser:
+    """Stateful parser of ``nft monitor trace``: each rule, policy or verdict line gets the
+    headers of the packet line with the same trace id, which nft prints first."""
+
+    def __init__(self, on_orphan=None):
+        """A rule line without its packet line cannot be read (ValueError): nothing waits,
+        so no line is ever orphaned and on_orphan is not needed."""
+        del on_orphan
+        self.packets = OrderedDict()
+
+    @staticmethod
+    def detect(line):
+        """True when the line is nft monitor trace output."""
+        stripped = line.lstrip()
+        return stripped.startswith("trace id ") and _NFT_LINE.match(stripped) is not None
+
+    def feed(self, line, number=None):
+        """Parse one line; return the events it finishes (none for a packet line).
+
+        Raises ValueError for a line that is not nft trace output, or a rule line
+        whose packet line was not seen.
+        """
+        event = parse_nft_line(line)
+        trace_id = event["trace_id"]
+        if event.pop("kind") == "packet":
+            self._remember(trace_id, event)
+            return []
+        packet = self.packets.get(trace_id)
+        if packet is None:
+            raise ValueError("rule line before its packet line")
+        for key, value in packet.items():
+            if key not in ("table", "chain", "family"):
+                event.setdefault(key, value)
+        event["line"] = number
+        return [event]
+
+    def finish(self):
+        """Nothing waits in this format: a rule line without its packet line is unparsed."""
+
+    def wants_for(self, flow_filter):
+        """The line pre-filter of a flow: a function of one line, False when it can be skipped."""
+        return lambda line: self._wants(line, flow_filter)
+
+    def _wants(self, line, flow_filter):
+        """Packet lines by the flow's headers; the others by their packet's trace id."""
+        words = line.lstrip().split(" ", 3)
+        if len(words) < 3:
+            return True
+        if " packet: " in line:
+            if flow_filter.line_may_match(line):
+                return True
+            self._remember(words[2], None)
+            return False
+        return self.packets.get(words[2], True) is not None
+
+    def _remember(self, trace_id, packet):
+        """The packet line of a trace id (None: of a flow that is not wanted); bounded."""
+        self.packets[trace_id] = packet
+        self.packets.move_to_end(trace_id)
+        if len(self.packets) > PACKETS_KEPT:
+            self.packets.popitem(last=False)
 
 
-def _int(value):
+def int_or_none(value):
     """Decimal text to int; None when missing or unreadable."""
     try:
         return int(value)
     except (TypeError, ValueError):
         return None
-
-
-class XtablesMonitorParser:
-    """Stateful parser of ``xtables-monitor --trace``: PACKET lines give the headers
-    of the TRACE lines with the same id, whichever comes first (iptables before 1.8.7
-    printed the rule before the packet)."""
-
-    def __init__(self, on_orphan=None):
-        """on_orphan(line number, text) hears of TRACE lines that never got their
-        PACKET line (at the end, or when too many wait)."""
-        self.packets = {}
-        self.pending = {}
-        self.rules = {}
-        self.on_orphan = on_orphan
-
-    def feed(self, line, number=None):
-        """Parse one line; return a list of finished events (possibly empty).
-
-        Raises ValueError for a line that is not xtables-monitor trace output.
-        """
-        stripped = line.strip()
-        if stripped.startswith("PACKET: "):
-            trace_id, packet = self._packet(stripped[8:])
-            self.packets[trace_id] = packet
-            if len(self.packets) > 4096:
-                self.packets.pop(next(iter(self.packets)))
-            return [_without_text(dict(event, **packet)) for event in self.pending.pop(trace_id, [])]
-        if stripped.startswith("TRACE: "):
-            trace_id, event = self._trace(stripped[7:])
-            event["line"] = number
-            packet = self.packets.get(trace_id)
-            if packet is None:
-                self._wait(trace_id, event, stripped)
-                return []
-            event.update(packet)
-            return [event]
-        raise ValueError("not an xtables-monitor trace line")
-
-    def _wait(self, trace_id, event, text):
-        """Keep a TRACE line until its PACKET line comes; bounded."""
-        event["text"] = text
-        self.pending.setdefault(trace_id, []).append(event)
-        if len(self.pending[trace_id]) > 256 or len(self.pending) > 1024:
-            oldest = trace_id if len(self.pending[trace_id]) > 256 else next(iter(self.pending))
-            self._orphan(self.pending.pop(oldest))
-
-    def _orphan(self, events):
-        for event in events:
-            if self.on_orphan is not None:
-                self.on_orphan(event["line"], event["text"])
-
-    def drop(self, trace_id):
-        """Forget a trace id: its PACKET line belongs to a flow that is not wanted."""
-        self.packets.pop(trace_id, None)
-        self.pending.pop(trace_id, None)
-
-    def finish(self):
-        """Report the TRACE lines still waiting for a PACKET line."""
-        for events in self.pending.values():
-            self._orphan(events)
-        self.pending = {}
-
-    @staticmethod
-    def _packet(text):
-        trace_id, fields = (text.split(" ", 2) + ["", ""])[1:3]
-        if not trace_id:
-            raise ValueError("PACKET line without trace id")
-        values = dict(_XT_FIELD.findall(fields))
-        if "SRC" not in values or "DST" not in values:
-            raise ValueError("PACKET line without SRC/DST (truncated)")
-        ip_id = _XT_IP_ID.search(fields)
-        words = set(fields.split())
-        packet = {
-            "trace_id": trace_id,
-            "in": values.get("IN", ""),
-            "out": values.get("OUT", ""),
-            "src": values["SRC"],
-            "dst": values["DST"],
-            "len": _int(values.get("LEN")),
-            "ttl": _int(values.get("TTL")),
-            "ip_id": int(ip_id.group(1)) if ip_id else None,
-            "proto": None,
-        }
-        if "SPORT" in values:
-            packet["sport"] = _int(values.get("SPORT"))
-            packet["dport"] = _int(values.get("DPORT"))
-            flags = [flag for flag in _XT_TCP_FLAGS if flag in words]
-            packet["proto"] = "TCP" if flags else "UDP"
-            if flags:
-                packet["tcp_flags"] = flags
-        return trace_id, packet
-
-    def _trace(self, text):
-        """(trace id, event) of a TRACE line; the rule part is parsed once per distinct text."""
-        parts = text.split(" ", 2)
-        if len(parts) < 3:
-            raise ValueError("TRACE line without a rule (truncated)")
-        rule = self.rules.get(parts[2])
-        if rule is None:
-            if len(self.rules) > 4096:
-                self.rules.clear()
-            rule = self.rules[parts[2]] = _trace_rule(parts[2])
-        return parts[1], dict(rule)
-
-
-def _trace_rule(text):
-    """The rule part of a TRACE line: 'table:chain:type[:0xhandle]:verdict  rule text'."""
-    head, _space, rule_text = text.partition(" ")
-    pieces = head.split(":")
-    if len(pieces) < 4 or pieces[2] not in ("rule", "return", "policy"):
-        raise ValueError("bad TRACE header %r" % head[:60])
-    table, chain, hop_type = pieces[0], pieces[1], pieces[2]
-    rest = pieces[3:]
-    handle = None
-    if rest and rest[0].startswith("0x") and hop_type != "policy":
-        handle = int(rest.pop(0), 16)
-    verdict = ":".join(rest) or None
-    verdict = _NFT_VERDICT_CODES.get(verdict, verdict)
-    if hop_type == "return" and not verdict:
-        verdict = "RETURN"
-    return {
-        "table": table,
-        "chain": chain,
-        "type": hop_type,
-        "rule": None,
-        "handle": handle,
-        "verdict": verdict.upper() if verdict and ":" not in verdict else verdict,
-        "rule_text": _iptables_rule_text(rule_text.strip()) or None,
-    }
-
-
-def _without_text(event):
-    event.pop("text", None)
-    return event
-
-
-def _iptables_rule_text(text):
-    """'-4 -t nat -A DOCKER ...' (as xtables-monitor prints it) to '-A DOCKER ...'."""
-    if text.startswith(("-4 ", "-6 ")):
-        text = text[3:]
-    if text.startswith("-t "):
-        text = text.split(" ", 2)[2] if text.count(" ") >= 2 else ""
-    return text
 
 
 def parse_nft_line(line):
@@ -227,11 +137,14 @@ def parse_nft_line(line):
         event.update(type="return", verdict=_nft_verdict(rest), rule_text=None)
     else:
         verdict = _NFT_VERDICT.search(rest)
-        text = rest[:verdict.start()] if verdict else rest
-        event.update(type="rule", verdict=_nft_verdict(verdict.group("verdict")) if verdict else None,
-                     rule_text=_NFT_HANDLE.sub("", text).strip() or None)
+        text = rest[: verdict.start()] if verdict else rest
+        event.update(
+            type="rule",
+            verdict=_nft_verdict(verdict.group("verdict")) if verdict else None,
+            rule_text=_NFT_HANDLE.sub("", text).strip() or None,
+        )
         if kind == "unknown rule handle" and event["handle"] is None:
-            event["handle"] = _int(rest.split()[0]) if rest else None
+            event["handle"] = int_or_none(rest.split()[0]) if rest else None
     return event
 
 
@@ -270,25 +183,30 @@ def _nft_packet_fields(text):
         "out": fields.get("oif", ""),
         "src": fields.get("ip saddr") or fields.get("ip6 saddr"),
         "dst": fields.get("ip daddr") or fields.get("ip6 daddr"),
-        "len": _int(fields.get("ip length")),
-        "ttl": _int(fields.get("ip ttl")),
-        "ip_id": _int(fields.get("ip id")),
+        "len": int_or_none(fields.get("ip length")),
+        "ttl": int_or_none(fields.get("ip ttl")),
+        "ip_id": int_or_none(fields.get("ip id")),
         "proto": None,
     }
     if packet["src"] is None or packet["dst"] is None:
         raise ValueError("packet line without addresses (truncated)")
     for proto in ("tcp", "udp"):
         if proto + " sport" in fields:
-            packet.update(proto=proto.upper(), sport=_int(fields.get(proto + " sport")),
-                          dport=_int(fields.get(proto + " dport")))
+            packet.update(
+                proto=proto.upper(),
+                sport=int_or_none(fields.get(proto + " sport")),
+                dport=int_or_none(fields.get(proto + " dport")),
+            )
     if "tcp flags" in fields:
         packet["tcp_flags"] = _nft_tcp_flags(fields["tcp flags"])
     if "icmp type" in fields:
         icmp_type = fields["icmp type"]
-        packet.update(proto="ICMP",
-                      icmp_type=_ICMP_TYPES.get(icmp_type, _int(icmp_type)),
-                      icmp_id=_int(fields.get("icmp id")),
-                      icmp_seq=_int(fields.get("icmp sequence")))
+        packet.update(
+            proto="ICMP",
+            icmp_type=_ICMP_TYPES.get(icmp_type, int_or_none(icmp_type)),
+            icmp_id=int_or_none(fields.get("icmp id")),
+            icmp_seq=int_or_none(fields.get("icmp sequence")),
+        )
     elif packet["proto"] is None and fields.get("ip protocol"):
         packet["proto"] = fields["ip protocol"].upper()
     return packet

@@ -8,7 +8,7 @@ from __future__ import annotations
 import glob
 import os
 
-from ansible_collections.dockernet.packetflow.plugins.module_utils.analysis.journey import build_journeys
+from ansible_collections.dockernet.packetflow.plugins.module_utils.analysis.journeys import build_journeys
 
 FIXTURES = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "fixtures", "traces")
 SCENARIOS = ("host_to_container", "container_to_host", "container_to_container", "cross_network",

@@ -9,7 +9,7 @@ import json
 
 import pytest
 
-from ansible_collections.dockernet.packetflow.plugins.module_utils.analysis.journey import build_journeys
+from ansible_collections.dockernet.packetflow.plugins.module_utils.analysis.journeys import build_journeys
 from analysis_support import BACKENDS, SCENARIOS, chains, fixture_path, journeys, pcaps_of, read_lines, ruleset_of
 
 ISOLATION_PATH = ["filter:FORWARD", "filter:DOCKER-USER", "filter:FORWARD", "filter:DOCKER-ISOLATION-STAGE-1",

@@ -8,8 +8,8 @@ from __future__ import annotations
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from ansible_collections.dockernet.packetflow.plugins.module_utils.analysis import trace_legacy, trace_nft
-from ansible_collections.dockernet.packetflow.plugins.module_utils.analysis.journey import build_journeys
+from ansible_collections.dockernet.packetflow.plugins.module_utils.analysis import trace_legacy, trace_nft, trace_xtables
+from ansible_collections.dockernet.packetflow.plugins.module_utils.analysis.journeys import build_journeys
 from analysis_support import read_lines
 
 LEGACY = [line for name in ("legacy-cross_network.kmsg", "legacy-published_port.kern.log",
@@ -67,7 +67,7 @@ def test_legacy_cut_after_the_addresses_keeps_the_addresses(line, extra):
 @SETTINGS
 @given(mutated(XTABLES))
 def test_xtables_parser_raises_only_value_error(line):
-    parser = trace_nft.XtablesMonitorParser()
+    parser = trace_xtables.XtablesParser()
     parser.feed(XTABLES[0])
     try:
         events = parser.feed(line)

@@ -14,7 +14,7 @@ from htmltree import parse
 
 from ansible_collections.dockernet.packetflow.plugins.plugin_utils import report_render
 
-journey = pytest.importorskip("ansible_collections.dockernet.packetflow.plugins.module_utils.analysis.journey")
+journey = pytest.importorskip("ansible_collections.dockernet.packetflow.plugins.module_utils.analysis.journeys")
 sys.path.insert(0, FIXTURES)
 import make_fixtures  # noqa: E402  pylint: disable=wrong-import-position
 

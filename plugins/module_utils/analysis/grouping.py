@@ -1,0 +1,211 @@
+# Copyright (c) 2026, dockernet.packetflow contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""Group trace events into packets, and packets into connections (request or reply).
+
+Hops are grouped into packets by headers that NAT does not change (IP id,
+protocol, TCP or ICMP sequence), never by the nf_tables trace id alone: that id
+changes mid-path and is reused. See docs/result-contract.md, "Packet".
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+
+from ansible_collections.dockernet.packetflow.plugins.module_utils.analysis.flow import FlowFilter, reverse
+from ansible_collections.dockernet.packetflow.plugins.module_utils.analysis.formats import (
+    PARSERS,
+    check_format,
+    detect_stream,
+)
+from ansible_collections.dockernet.packetflow.plugins.module_utils.analysis.resolve import finish_packet
+from ansible_collections.dockernet.packetflow.plugins.module_utils.analysis.ruleset import HOOK_NAMES, load_ruleset
+
+HOOKS = tuple(HOOK_NAMES.values())
+UNPARSED_LIMIT = 1000
+OPEN_PACKET_LIMIT = 1024
+CONNECTION_LIMIT = 8192
+_UNKNOWN = object()
+
+
+class JourneyBuilder:
+    """Stream lines → events → packets; keeps only the packets still open."""
+
+    def __init__(self, trace_format="auto", ruleset=None, flow=None):
+        check_format(trace_format)
+        self.format = None if trace_format == "auto" else trace_format
+        self.ruleset = load_ruleset(ruleset)
+        self.flow_filter = FlowFilter(flow) if flow else None
+        self.counts = {"lines": 0, "events": 0, "packets": 0, "unparsed": 0, "captures": 0}
+        if self.flow_filter:
+            self.counts["filtered"] = 0
+        self.unparsed = []
+        self.open = OrderedDict()
+        self.connections = OrderedDict()
+        self.order = 0
+        self._hooks = {}
+        self.saw_nat = self.ruleset is not None and self.ruleset.has_table("nat")
+
+    def run(self, lines):
+        """Yield finished packets (Packet dicts, without id) while reading lines."""
+        self.format, numbered = detect_stream(enumerate(lines, 1), self.format)
+        parser = PARSERS[self.format](self._unparsed)
+        wants = None
+        if self.flow_filter is not None:
+            wants = parser.wants_for(self.flow_filter)
+        number = filtered = 0
+        feed = parser.feed
+        for number, line in numbered:
+            if wants is not None and not wants(line):
+                filtered += 1
+                continue
+            try:
+                events = feed(line, number)
+            except ValueError:
+                self._unparsed(number, line)
+                continue
+            for event in events:
+                yield from self._add_event(event)
+        if wants is not None:
+            self.counts["filtered"] = filtered
+        self.counts["lines"] = number
+        parser.finish()
+        for key in list(self.open):
+            yield from self._close(key)
+
+    def _unparsed(self, number, line):
+        self.counts["unparsed"] += 1
+        if len(self.unparsed) < UNPARSED_LIMIT:
+            self.unparsed.append({"line": number, "text": line.rstrip("\r\n")[:2000]})
+
+    def _add_event(self, event):
+        """Put one event into its packet; return the packets that this closes."""
+        self.counts["events"] += 1
+        table = event["table"]
+        if table == "nat":
+            self.saw_nat = True
+        hook = self._hooks.get((table, event["chain"]), _UNKNOWN)
+        if hook is _UNKNOWN:
+            hook = self._hooks[(table, event["chain"])] = self._hook_of(table, event["chain"])
+        key = (event.get("host"), event["proto"], event["ip_id"], event.get("tcp_seq"), event.get("icmp_seq"))
+        packet = self.open.get(key)
+        closed = []
+        if packet is not None and not _continues(packet, event, table, hook):
+            closed = self._close(key)
+            packet = None
+        if packet is None:
+            packet = self._start(key, event)
+        else:
+            self.open.move_to_end(key)
+            previous = packet["hops"][-1]
+            if (
+                previous["src"] != event["src"]
+                or previous["dst"] != event["dst"]
+                or previous.get("sport") != event.get("sport")
+                or previous.get("dport") != event.get("dport")
+            ):
+                self._register_connection(packet, event)
+        _append_hop(packet, event, table, hook)
+        flow_filter = self.flow_filter
+        if flow_filter is not None:
+            if packet["_keep"]:
+                flow_filter.learn(event)
+            elif flow_filter.matches(event):
+                packet["_keep"] = True
+                for seen in packet["hops"]:
+                    flow_filter.learn(seen)
+        if len(self.open) > OPEN_PACKET_LIMIT:
+            closed.extend(self._close(next(iter(self.open))))
+        return closed
+
+    def _hook_of(self, table, chain):
+        if self.ruleset is not None:
+            hook = self.ruleset.hook_of(table, chain)
+            if hook:
+                return hook
+        return chain if chain in HOOKS else None
+
+    def _start(self, key, event):
+        self.order += 1
+        direction, connection, known = self._direction(event)
+        packet = {
+            "_order": self.order,
+            "_segments": [],
+            "_hook": None,
+            "_connection": connection,
+            "_later_in_connection": known,
+            "_keep": self.flow_filter is None,
+            "direction": direction,
+            "hops": [],
+        }
+        self.open[key] = packet
+        self._register_connection(packet, event)
+        return packet
+
+    def _direction(self, event):
+        """(request|reply, connection key, seen before) from the connections so far."""
+        forward = _connection_tuple(event)
+        icmp_type = event.get("icmp_type")
+        known = True
+        if forward in self.connections:
+            connection, direction = self.connections[forward]
+        elif reverse(forward) in self.connections:
+            connection, direction = self.connections[reverse(forward)]
+            direction = "reply" if direction == "request" else "request"
+        else:
+            connection, direction, known = forward, "request", False
+        if icmp_type in (0, 14):
+            direction = "reply"
+        elif icmp_type in (8, 13):
+            direction = "request"
+        return direction, connection, known
+
+    def _register_connection(self, packet, event):
+        forward = _connection_tuple(event)
+        if forward not in self.connections:
+            self.connections[forward] = (packet["_connection"], packet["direction"])
+            if len(self.connections) > CONNECTION_LIMIT:
+                self.connections.popitem(last=False)
+
+    def _close(self, key):
+        packet = self.open.pop(key)
+        if not packet["_keep"]:
+            return []
+        return [finish_packet(packet, self.ruleset, self.saw_nat)]
+
+
+def _connection_tuple(event):
+    """(proto, src, sport, dst, dport) of the connection the event belongs to; an ICMP echo's
+    id stands for both ports, so that the echo and its reply share one connection."""
+    return (
+        event.get("proto"),
+        event.get("src"),
+        event.get("sport") or event.get("icmp_id"),
+        event.get("dst"),
+        event.get("dport") or event.get("icmp_id"),
+    )
+
+
+def _continues(packet, event, table, hook):
+    """True when the event can be the next hop of this open packet: same headers on one
+    side at least, and not a second visit of a table on a hook it already left."""
+    segment = (table, hook or packet["_hook"])
+    segments = packet["_segments"]
+    last = packet["hops"][-1]
+    if segments[-1] != segment:
+        if segment in segments or last.get("verdict") in ("DROP", "REJECT"):
+            return False
+    return (last["src"] == event["src"] and last.get("sport") == event.get("sport")) or (
+        last["dst"] == event["dst"] and last.get("dport") == event.get("dport")
+    )
+
+
+def _append_hop(packet, event, table, hook):
+    """The event becomes the packet's next hop (no copy)."""
+    if hook:
+        packet["_hook"] = hook
+    event["hook"] = hook = packet["_hook"]
+    segments = packet["_segments"]
+    if not segments or segments[-1] != (table, hook):
+        segments.append((table, hook))
+    packet["hops"].append(event)

@@ -1,0 +1,51 @@
+# Copyright (c) 2026, dockernet.packetflow contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""Turn trace output (and captures) into one journey per packet: the analysis core's entry points.
+
+Lines are parsed by the parser of their format (formats), grouped into packets
+(grouping), finished with rules, NAT and fate (resolve), then matched to the
+captured packets (captures). See docs/result-contract.md.
+"""
+
+from __future__ import annotations
+
+from ansible_collections.dockernet.packetflow.plugins.module_utils.analysis.captures import attach_captures, journey_of
+from ansible_collections.dockernet.packetflow.plugins.module_utils.analysis.grouping import JourneyBuilder
+
+
+def build_journeys(trace_lines, trace_format="auto", ruleset=None, pcaps=None, flow=None):
+    """trace_lines: iterable of str (a file object is fine: stream it).
+    trace_format: "auto" | "legacy" | "xtables-monitor" | "nft-monitor".
+    ruleset: None or {"format": "iptables-save" | "nft-json", "text": str}.
+    pcaps: None or {iface_name: path} or list of paths (pcap/pcapng, incl. SLL/SLL2).
+    flow: None or {"src", "dst", "proto", "sport", "dport"} (any subset), either direction.
+    Returns {"format", "packets", "unparsed", "counts"} (docs/result-contract.md).
+    Raises ValueError for bad arguments and pcap.PcapError for unreadable captures.
+    """
+    return collect_journeys(trace_lines, trace_format, ruleset, pcaps, flow)
+
+
+def collect_journeys(trace_lines, trace_format="auto", ruleset=None, pcaps=None, flow=None, max_packets=None):
+    """build_journeys, keeping at most max_packets traced packets (all are counted)."""
+    builder = JourneyBuilder(trace_format, ruleset, flow)
+    packets: list[dict] = []
+    total = 0
+    for packet in builder.run(trace_lines):
+        total += 1
+        if max_packets is None or len(packets) < max_packets:
+            packets.append(packet)
+    packets.sort(key=lambda packet: packet["_order"])
+    captures = 0
+    if pcaps:
+        before = len(packets)
+        captures = attach_captures(packets, pcaps, builder.flow_filter)
+        total += len(packets) - before
+        packets.sort(key=lambda packet: packet["_order"])
+    for number, packet in enumerate(packets, 1):
+        packet["id"] = number
+        packet.pop("_order")
+        packet["journey"] = journey_of(packet)
+    builder.counts.update(packets=total, captures=captures)
+    builder.unparsed.sort(key=lambda item: item["line"])
+    return {"format": builder.format, "packets": packets, "unparsed": builder.unparsed, "counts": builder.counts}

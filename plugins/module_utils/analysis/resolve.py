@@ -1,0 +1,212 @@
+# Copyright (c) 2026, dockernet.packetflow contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""Finish a grouped packet: resolve each hop's rule, spell out NAT rewrites, decide the fate."""
+
+from __future__ import annotations
+
+from ansible_collections.dockernet.packetflow.plugins.module_utils.analysis.ruleset import NAT_TARGETS
+
+# Hooks after which an accepted packet has left netfilter: delivered.
+FINAL_HOOKS = ("INPUT", "FORWARD", "OUTPUT", "POSTROUTING")
+_UNKNOWN = object()
+_TARGETS: dict[str, str | None] = {}
+TCP_FLAG_ORDER = ("SYN", "FIN", "RST", "PSH", "ACK", "URG", "ECE", "CWR")
+FLOW_FIELDS = (
+    "src",
+    "dst",
+    "proto",
+    "sport",
+    "dport",
+    "icmp_type",
+    "icmp_code",
+    "icmp_id",
+    "icmp_seq",
+    "ip_id",
+    "tcp_seq",
+)
+ARROW = "\u2192"
+
+
+def finish_packet(packet, ruleset, saw_nat):
+    """Resolve rules, spell out NAT, decide the fate; return a contract Packet (without id)."""
+    hops = packet["hops"]
+    for hop in hops:
+        _resolve_hop(hop, ruleset)
+    first = hops[0]
+    result = {
+        "_order": packet["_order"],
+        "summary": summarize(first),
+        "direction": packet["direction"],
+        "flow": {key: first.get(key) for key in FLOW_FIELDS},
+        "hops": hops,
+        "captures": [],
+        "nat": nat_rewrites(hops),
+        "flags": [],
+    }
+    if first.get("host"):
+        result["host"] = first["host"]
+    fate, fate_at, flags = decide_fate(hops, ruleset)
+    result.update(fate=fate, fate_at=fate_at)
+    result["flags"].extend(flags)
+    if saw_nat and packet["_later_in_connection"] and not any(hop["table"] == "nat" for hop in hops):
+        result["flags"].append("conntrack_skipped_nat")
+    return result
+
+
+def _resolve_hop(hop, ruleset):
+    """Fill rule number, rule text, target and verdict from the ruleset and the rule text."""
+    if not hop["in"]:
+        hop["in"] = ""
+    if not hop["out"]:
+        hop["out"] = ""
+    if ruleset is not None:
+        found = ruleset.resolve(
+            hop["table"], hop["chain"], hop["type"], hop.get("rule"), hop.get("handle"), hop.get("rule_text")
+        )
+        for key, value in found.items():
+            if value is not None and (hop.get(key) is None or key == "rule"):
+                hop[key] = value
+    if hop.get("target") is None and hop.get("rule_text"):
+        hop["target"] = _target_of_text(hop["rule_text"])
+    if hop.get("verdict") is None:
+        if hop["type"] == "return":
+            hop["verdict"] = "RETURN"
+        elif hop.get("target") in ("ACCEPT", "DROP", "REJECT", "RETURN"):
+            hop["verdict"] = hop["target"]
+
+
+def _target_of_text(text):
+    """Target of an iptables rule ('-j DNAT') or nft rule ('dnat to ...'), remembered per text."""
+    target = _TARGETS.get(text, _UNKNOWN)
+    if target is _UNKNOWN:
+        if len(_TARGETS) > 4096:
+            _TARGETS.clear()
+        target = _TARGETS[text] = _find_target(text)
+    return target
+
+
+def _find_target(text):
+    words = text.split()
+    for pos, word in enumerate(words[:-1]):
+        if word in ("-j", "-g"):
+            return words[pos + 1]
+    for word in words:
+        if word.upper() in NAT_TARGETS or word in ("accept", "drop", "reject"):
+            return word.upper()
+    return None
+
+
+def summarize(event):
+    """'172.18.0.2 > 172.19.0.2 ICMP echo-request id 20 seq 0' style one-liner."""
+    proto = event.get("proto") or "IP"
+    src, dst = event.get("src"), event.get("dst")
+    if event.get("sport") is not None:
+        text = "%s:%s > %s:%s %s" % (src, event["sport"], dst, event.get("dport"), proto)
+        if event.get("tcp_flags"):
+            text += " " + ",".join(flag for flag in TCP_FLAG_ORDER if flag in event["tcp_flags"])
+        return text
+    text = "%s > %s %s" % (src, dst, proto)
+    names = {8: "echo-request", 0: "echo-reply", 3: "destination-unreachable", 11: "time-exceeded"}
+    if event.get("icmp_type") is not None:
+        text += " " + names.get(event["icmp_type"], "type %s" % event["icmp_type"])
+    if event.get("icmp_id") is not None:
+        text += " id %s seq %s" % (event["icmp_id"], event.get("icmp_seq"))
+    if event.get("ip_id") is not None:
+        text += " (ip id %s)" % event["ip_id"]
+    return text
+
+
+def _endpoint(hop, side):
+    port = hop.get("sport" if side == "src" else "dport")
+    return hop.get(side) if port is None else "%s:%s" % (hop.get(side), port)
+
+
+def nat_rewrites(hops):
+    """NAT steps: address or port changes between hops, and nat rules that end the path."""
+    rewrites = []
+    for index in range(1, len(hops)):
+        previous, hop = hops[index - 1], hops[index]
+        if previous["dst"] != hop["dst"] or previous.get("dport") != hop.get("dport"):
+            rewrites.append(
+                _nat_record("DNAT", _endpoint(previous, "dst"), _endpoint(hop, "dst"), _nat_rule_before(hops, index))
+            )
+        if previous["src"] != hop["src"] or previous.get("sport") != hop.get("sport"):
+            rewrites.append(
+                _nat_record("SNAT", _endpoint(previous, "src"), _endpoint(hop, "src"), _nat_rule_before(hops, index))
+            )
+    last = hops[-1] if hops else None
+    if last and last["table"] == "nat" and last.get("target") in ("MASQUERADE", "SNAT"):
+        rewrites.append(_nat_record(last["target"], _endpoint(last, "src"), None, last))
+    return rewrites
+
+
+def _nat_rule_before(hops, index):
+    """The nat rule that explains a change seen at hops[index] (None: conntrack did it)."""
+    for candidate in reversed(hops[:index]):
+        if candidate["table"] == "nat" and candidate["type"] == "rule" and candidate.get("target") in NAT_TARGETS:
+            return candidate
+    return None
+
+
+def _nat_record(kind, before, after, rule_hop):
+    record = {"kind": kind, "from": before, "to": after}
+    if rule_hop is not None:
+        kind = rule_hop.get("target") or kind
+        record.update(
+            kind=kind,
+            table=rule_hop["table"],
+            chain=rule_hop["chain"],
+            rule=rule_hop.get("rule"),
+            rule_text=rule_hop.get("rule_text"),
+        )
+        by = " by %s %s %s" % (rule_hop["table"], rule_hop["chain"], _rule_name(rule_hop))
+    else:
+        record["kind"] = "conntrack"
+        by = " by conntrack (the NAT of this connection, decided by its first packet)"
+    after_text = after or "(address of the outgoing interface)"
+    record["text"] = "%s %s %s %s%s" % (record["kind"], before, ARROW, after_text, by)
+    return record
+
+
+def _rule_name(hop):
+    """'rule 4', 'rule handle 15' or the rule text, whichever is known."""
+    if hop.get("rule") is not None:
+        return "rule %s" % hop["rule"]
+    if hop.get("handle") is not None:
+        return "rule handle %s" % hop["handle"]
+    return "rule '%s'" % hop.get("rule_text")
+
+
+def decide_fate(hops, ruleset):
+    """(fate, fate_at, flags) from the hops: dropped where a DROP/REJECT hit, delivered
+    when the last hook accepted it, unknown otherwise."""
+    for hop in hops:
+        if hop.get("verdict") in ("DROP", "REJECT"):
+            return "dropped", _where(hop), []
+    if not hops:
+        return "unknown", None, []
+    last = hops[-1]
+    verdict = last.get("verdict")
+    if verdict is None:
+        return "unknown", _where(last), ["verdict_unknown"]
+    if last["hook"] in FINAL_HOOKS:
+        return "delivered", _where(last), []
+    # No INPUT chain to trace it: a packet that was not forwarded (FORWARD would show it)
+    # or that came in on loopback went to a local socket.
+    if (
+        last["hook"] == "PREROUTING"
+        and ruleset is not None
+        and not ruleset.has_hook("INPUT")
+        and (ruleset.has_hook("FORWARD") or last.get("in") == "lo")
+    ):
+        return "delivered", _where(last), ["input_untraced"]
+    return "unknown", _where(last), ["path_incomplete"]
+
+
+def _where(hop):
+    return {
+        key: hop.get(key)
+        for key in ("table", "chain", "type", "rule", "handle", "rule_text", "line")
+        if hop.get(key) is not None
+    }

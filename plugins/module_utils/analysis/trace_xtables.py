@@ -1,0 +1,218 @@
+# Copyright (c) 2026, dockernet.packetflow contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""Parse ``xtables-monitor --trace`` output (iptables-nft).
+
+The packet is printed once per hook (a PACKET line) and each rule, policy or
+verdict on a TRACE line, tied together by a trace id. The id is not a packet
+identity (measured: it changes mid-path and is reused), so every event carries
+the packet headers of its PACKET line.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import OrderedDict
+
+from ansible_collections.dockernet.packetflow.plugins.module_utils.analysis.trace_nft import int_or_none
+
+# Verdict codes that xtables-monitor prints as hex (include/uapi nf_tables.h).
+_VERDICT_CODES = {
+    "0xffffffff": "CONTINUE",
+    "0xfffffffe": "BREAK",
+    "0xfffffffd": "JUMP",
+    "0xfffffffc": "GOTO",
+    "0xfffffffb": "RETURN",
+}
+_FIELD = re.compile(r"([A-Z]+)=(\S*)")
+_IP_ID = re.compile(r"\bID=(\d+)")
+_TCP_FLAGS = ("CWR", "ECE", "URG", "ACK", "PSH", "RST", "SYN", "FIN")
+PACKETS_KEPT = 4096
+RULES_KEPT = 4096
+WAITING_PER_ID = 256
+WAITING_IDS = 1024
+WANTED_IDS = 8
+
+
+class XtablesParser:
+    """Stateful parser of ``xtables-monitor --trace``: PACKET lines give the headers
+    of the TRACE lines with the same id, whichever comes first (iptables before 1.8.7
+    printed the rule before the packet)."""
+
+    def __init__(self, on_orphan=None):
+        """on_orphan(line number, text) hears of TRACE lines that never got their
+        PACKET line (at the end, or when too many wait)."""
+        self.packets = {}
+        self.pending = {}
+        self.rules = {}
+        self.on_orphan = on_orphan
+        self.wanted = OrderedDict()
+        self.seen_packet = False
+        self.rule_first = False
+
+    @staticmethod
+    def detect(line):
+        """True when the line is xtables-monitor trace output."""
+        stripped = line.lstrip()
+        return stripped.startswith("PACKET: ") or (
+            stripped.startswith("TRACE: ") and " " in stripped[7:] and stripped[7:8].isdigit()
+        )
+
+    def feed(self, line, number=None):
+        """Parse one line; return a list of finished events (possibly empty).
+
+        Raises ValueError for a line that is not xtables-monitor trace output.
+        """
+        stripped = line.strip()
+        if stripped.startswith("PACKET: "):
+            trace_id, packet = _packet(stripped[8:])
+            self.packets[trace_id] = packet
+            if len(self.packets) > PACKETS_KEPT:
+                self.packets.pop(next(iter(self.packets)))
+            return [_without_text(dict(event, **packet)) for event in self.pending.pop(trace_id, [])]
+        if stripped.startswith("TRACE: "):
+            trace_id, event = self._trace(stripped[7:])
+            event["line"] = number
+            packet = self.packets.get(trace_id)
+            if packet is None:
+                self._wait(trace_id, event, stripped)
+                return []
+            event.update(packet)
+            return [event]
+        raise ValueError("not an xtables-monitor trace line")
+
+    def finish(self):
+        """Report the TRACE lines still waiting for a PACKET line."""
+        for events in self.pending.values():
+            self._orphan(events)
+        self.pending = {}
+
+    def wants_for(self, flow_filter):
+        """The line pre-filter of a flow: a function of one line, False when it can be skipped."""
+        return lambda line: self._wants(line, flow_filter)
+
+    def _wants(self, line, flow_filter):
+        """PACKET lines by the flow's headers; TRACE lines when they carry the trace id
+        of one of the last wanted PACKET lines (all of them in the older rule-first order)."""
+        if line.startswith("PACKET: "):
+            self.seen_packet = True
+            trace_id = line.split(" ", 3)[2] if line.count(" ") > 2 else ""
+            if not trace_id or flow_filter.line_may_match(line):
+                self.wanted[trace_id] = True
+                self.wanted.move_to_end(trace_id)
+                if len(self.wanted) > WANTED_IDS:
+                    self.wanted.popitem(last=False)
+                return True
+            self.wanted.pop(trace_id, None)
+            self._drop(trace_id)
+            return False
+        if not self.seen_packet:
+            self.rule_first = True
+        if self.rule_first:
+            return True
+        for trace_id in self.wanted:
+            if trace_id in line:
+                return True
+        return False
+
+    def _drop(self, trace_id):
+        """Forget a trace id: its PACKET line belongs to a flow that is not wanted."""
+        self.packets.pop(trace_id, None)
+        self.pending.pop(trace_id, None)
+
+    def _wait(self, trace_id, event, text):
+        """Keep a TRACE line until its PACKET line comes; bounded."""
+        event["text"] = text
+        self.pending.setdefault(trace_id, []).append(event)
+        if len(self.pending[trace_id]) > WAITING_PER_ID or len(self.pending) > WAITING_IDS:
+            oldest = trace_id if len(self.pending[trace_id]) > WAITING_PER_ID else next(iter(self.pending))
+            self._orphan(self.pending.pop(oldest))
+
+    def _orphan(self, events):
+        for event in events:
+            if self.on_orphan is not None:
+                self.on_orphan(event["line"], event["text"])
+
+    def _trace(self, text):
+        """(trace id, event) of a TRACE line; the rule part is parsed once per distinct text."""
+        parts = text.split(" ", 2)
+        if len(parts) < 3:
+            raise ValueError("TRACE line without a rule (truncated)")
+        rule = self.rules.get(parts[2])
+        if rule is None:
+            if len(self.rules) > RULES_KEPT:
+                self.rules.clear()
+            rule = self.rules[parts[2]] = _trace_rule(parts[2])
+        return parts[1], dict(rule)
+
+
+def _packet(text):
+    """(trace id, headers) of the text after 'PACKET: '."""
+    trace_id, fields = (text.split(" ", 2) + ["", ""])[1:3]
+    if not trace_id:
+        raise ValueError("PACKET line without trace id")
+    values = dict(_FIELD.findall(fields))
+    if "SRC" not in values or "DST" not in values:
+        raise ValueError("PACKET line without SRC/DST (truncated)")
+    ip_id = _IP_ID.search(fields)
+    words = set(fields.split())
+    packet = {
+        "trace_id": trace_id,
+        "in": values.get("IN", ""),
+        "out": values.get("OUT", ""),
+        "src": values["SRC"],
+        "dst": values["DST"],
+        "len": int_or_none(values.get("LEN")),
+        "ttl": int_or_none(values.get("TTL")),
+        "ip_id": int(ip_id.group(1)) if ip_id else None,
+        "proto": None,
+    }
+    if "SPORT" in values:
+        packet["sport"] = int_or_none(values.get("SPORT"))
+        packet["dport"] = int_or_none(values.get("DPORT"))
+        flags = [flag for flag in _TCP_FLAGS if flag in words]
+        packet["proto"] = "TCP" if flags else "UDP"
+        if flags:
+            packet["tcp_flags"] = flags
+    return trace_id, packet
+
+
+def _trace_rule(text):
+    """The rule part of a TRACE line: 'table:chain:type[:0xhandle]:verdict  rule text'."""
+    head, _space, rule_text = text.partition(" ")
+    pieces = head.split(":")
+    if len(pieces) < 4 or pieces[2] not in ("rule", "return", "policy"):
+        raise ValueError("bad TRACE header %r" % head[:60])
+    table, chain, hop_type = pieces[0], pieces[1], pieces[2]
+    rest = pieces[3:]
+    handle = None
+    if rest and rest[0].startswith("0x") and hop_type != "policy":
+        handle = int(rest.pop(0), 16)
+    verdict = ":".join(rest) or None
+    if verdict is not None:
+        verdict = _VERDICT_CODES.get(verdict, verdict)
+    if hop_type == "return" and not verdict:
+        verdict = "RETURN"
+    return {
+        "table": table,
+        "chain": chain,
+        "type": hop_type,
+        "rule": None,
+        "handle": handle,
+        "verdict": verdict.upper() if verdict and ":" not in verdict else verdict,
+        "rule_text": _iptables_rule_text(rule_text.strip()) or None,
+    }
+
+
+def _without_text(event):
+    event.pop("text", None)
+    return event
+
+
+def _iptables_rule_text(text):
+    """'-4 -t nat -A DOCKER ...' (as xtables-monitor prints it) to '-A DOCKER ...'."""
+    if text.startswith(("-4 ", "-6 ")):
+        text = text[3:]
+    if text.startswith("-t "):
+        text = text.split(" ", 2)[2] if text.count(" ") >= 2 else ""
+    return text
