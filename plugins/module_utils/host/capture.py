@@ -12,6 +12,8 @@ import signal
 import subprocess
 import time
 
+from ansible_collections.dockernet.packetflow.plugins.module_utils.host.commands import RUNNER
+
 
 def netns_prefix(pid=None, netns=None):
     """argv prefix that runs a command in a container's (pid) or a named network namespace."""
@@ -22,10 +24,11 @@ def netns_prefix(pid=None, netns=None):
     return []
 
 
-class Capture(object):
+class Capture:
     """One tcpdump process writing one pcap."""
 
-    def __init__(self, iface, path, bpf, pid=None, netns=None, label=None):
+    def __init__(self, iface, path, bpf, pid=None, netns=None, label=None, runner=RUNNER):
+        self.runner = runner
         self.iface = iface
         self.label = label or iface
         self.path = path
@@ -39,8 +42,7 @@ class Capture(object):
         """Start tcpdump without waiting, into a pcap only root may read (it can hold payloads)."""
         os.close(os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600))
         os.chmod(self.path, 0o600)
-        self.proc = subprocess.Popen(self.argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-                                     stdin=subprocess.DEVNULL)
+        self.proc = self.runner.spawn(self.argv)
 
     def wait_listening(self, timeout):
         """Return once tcpdump prints "listening on"; raise when it exits or on timeout."""
@@ -79,11 +81,11 @@ class Capture(object):
         return self.stats
 
 
-def start_all(specs, timeout, into):
+def start_all(specs, timeout, into, runner=RUNNER):
     """Start one Capture per spec (dicts of Capture's arguments), all at once, appending each to
     into first; return once every one is listening."""
     for spec in specs:
-        cap = Capture(**spec)
+        cap = Capture(runner=runner, **spec)
         into.append(cap)
         cap.spawn()
     for cap in into:

@@ -11,30 +11,8 @@ import json
 import os
 import re
 import socket
-import subprocess
 
-
-def run(argv, timeout=10, check=False):
-    """Run argv, return (rc, stdout, stderr); a missing tool gives rc 127."""
-    try:
-        proc = subprocess.run(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                              timeout=timeout, check=False, universal_newlines=True)
-    except FileNotFoundError:
-        return 127, "", "%s: not found" % argv[0]
-    except subprocess.TimeoutExpired:
-        return 124, "", "%s: timed out after %ss" % (" ".join(argv), timeout)
-    if check and proc.returncode != 0:
-        raise RuntimeError("%s failed (rc %s): %s" % (" ".join(argv), proc.returncode, proc.stderr.strip()))
-    return proc.returncode, proc.stdout, proc.stderr
-
-
-def read(path, default=None):
-    """Return the stripped content of a file, or default."""
-    try:
-        with open(path) as handle:
-            return handle.read().strip()
-    except OSError:
-        return default
+from ansible_collections.dockernet.packetflow.plugins.module_utils.host.commands import read, run
 
 
 def iptables_default():

@@ -6,17 +6,14 @@
 from __future__ import annotations
 
 import errno
-import json
-import os
 import re
 import socket
 import time
 
 from ansible_collections.dockernet.packetflow.plugins.module_utils.host.capture import netns_prefix
-from ansible_collections.dockernet.packetflow.plugins.module_utils.host.facts import bridge_name, network_gateway, run
-
-LABEL = "dockernet.packetflow.run"
-STATE_DIR = "/run/packetflow"
+from ansible_collections.dockernet.packetflow.plugins.module_utils.host.commands import RUNNER
+from ansible_collections.dockernet.packetflow.plugins.module_utils.host.facts import bridge_name, network_gateway
+from ansible_collections.dockernet.packetflow.plugins.module_utils.host.ownership import Names
 
 
 def port_free(port):
@@ -56,9 +53,9 @@ def listening(pid, port):
     return any(row.split()[1].endswith(want) and row.split()[3] == "0A" for row in rows)
 
 
-def host_ifname(ifindex):
+def host_ifname(ifindex, runner=RUNNER):
     """Name of the host interface with this index."""
-    dummy, out, dummy2 = run(["ip", "-o", "link", "show"])
+    dummy, out, dummy2 = runner.run(["ip", "-o", "link", "show"])
     for line in out.splitlines():
         match = re.match(r"(\d+): ([^:@]+)", line)
         if match and int(match.group(1)) == ifindex:
@@ -66,13 +63,38 @@ def host_ifname(ifindex):
     return None
 
 
-class Lab(object):
+def preflight(client, image, spec, names, port):
+    """Raise with a clear message when the lab of spec cannot be built; nothing is changed."""
+    try:
+        client.images.get(image)
+    except Exception as exc:
+        raise RuntimeError("lab image %s is not on this host (%s); build or load it first "
+                           "(role dockernet.packetflow.lab_image)" % (image, exc)) from exc
+    for name in names[:len(spec["containers"])]:
+        found = client.containers.list(all=True, filters={"name": "^/%s$" % name})
+        if found:
+            raise RuntimeError("container name %s is already taken (container %s, %s); remove it or "
+                               "choose another name" % (name, found[0].short_id, found[0].status))
+    if any(c.get("publish") or c.get("serve_port") for c in spec["containers"]):
+        for cont in client.containers.list():
+            for bindings in (cont.attrs.get("HostConfig", {}).get("PortBindings") or {}).values():
+                for binding in bindings or []:
+                    if str(binding.get("HostPort")) == str(port):
+                        raise RuntimeError("host port %s is already taken by container %s; choose another "
+                                           "port, or port 0 for a free one" % (port, cont.name))
+        if not port_free(port):
+            raise RuntimeError("host port %s is already taken by a listening process; choose another "
+                               "port, or port 0 for a free one" % port)
+
+
+class Lab:
     """Builds one scenario's topology and removes it again; records what it made in a state file."""
 
-    def __init__(self, client, run_id, image, timeout, state):
+    def __init__(self, client, run_id, image, timeout, state, runner=RUNNER):
         self.client = client
         self.run_id = run_id
-        self.short = run_id.rsplit("-", 1)[-1]
+        self.names = Names(run_id)
+        self.runner = runner
         self.image = image
         self.timeout = timeout
         self.state = state
@@ -80,34 +102,10 @@ class Lab(object):
         self.networks = []
         self.peer = None
 
-    def preflight(self, spec, names, port):
-        """Raise with a clear message when the lab cannot be built; nothing is changed."""
-        try:
-            self.client.images.get(self.image)
-        except Exception as exc:
-            raise RuntimeError("lab image %s is not on this host (%s); build or load it first "
-                               "(role dockernet.packetflow.lab_image)" % (self.image, exc))
-        for name in names[:len(spec["containers"])]:
-            found = self.client.containers.list(all=True, filters={"name": "^/%s$" % name})
-            if found:
-                raise RuntimeError("container name %s is already taken (container %s, %s); remove it or "
-                                   "choose another name" % (name, found[0].short_id, found[0].status))
-        if any(c.get("publish") or c.get("serve_port") for c in spec["containers"]):
-            for cont in self.client.containers.list():
-                for bindings in (cont.attrs.get("HostConfig", {}).get("PortBindings") or {}).values():
-                    for binding in bindings or []:
-                        if str(binding.get("HostPort")) == str(port):
-                            raise RuntimeError("host port %s is already taken by container %s; choose another "
-                                               "port, or port 0 for a free one" % (port, cont.name))
-            if not port_free(port):
-                raise RuntimeError("host port %s is already taken by a listening process; choose another "
-                                   "port, or port 0 for a free one" % port)
-
     def build(self, spec, names, port, peer_net):
         """Create networks, containers and the outside client; return the topology dict."""
         for index in range(spec.get("networks", 0)):
-            name = "%s-net%d" % (self.run_id, index)
-            net = self.client.networks.create(name, driver="bridge", labels={LABEL: self.run_id})
+            net = self.client.networks.create(self.names.network(index), driver="bridge", labels=self.names.labels)
             self.networks.append(net)
         for index, cspec in enumerate(spec["containers"]):
             self._container(names[index], cspec, port)
@@ -118,7 +116,7 @@ class Lab(object):
     def _container(self, name, cspec, port):
         network = cspec["network"]
         serve = port if cspec.get("serve_port") else 80
-        kwargs = {"name": name, "detach": True, "labels": {LABEL: self.run_id},
+        kwargs = {"name": name, "detach": True, "labels": self.names.labels,
                   "command": ["httpd", "-f", "-p", str(serve), "-h", "/"]}
         if network in ("host", "none"):
             kwargs["network_mode"] = network
@@ -144,8 +142,7 @@ class Lab(object):
     def _peer(self, net):
         hosts = list(net.hosts())
         host_ip, peer_ip = str(hosts[0]), str(hosts[1])
-        netns = "pf-%s" % self.short
-        host_if, peer_if = "pfh%s" % self.short, "pfp%s" % self.short
+        netns, host_if, peer_if = self.names.netns, self.names.host_veth, self.names.peer_veth
         self.peer = {"netns": netns, "ip": peer_ip, "veth": peer_if, "host_veth": host_if,
                      "host_ip": host_ip, "prefixlen": net.prefixlen}
         self.state.add("netns", netns)
@@ -158,7 +155,7 @@ class Lab(object):
                      ["ip", "-n", netns, "link", "set", peer_if, "up"],
                      ["ip", "-n", netns, "link", "set", "lo", "up"],
                      ["ip", "-n", netns, "route", "add", "default", "via", host_ip]):
-            run(argv, timeout=self.timeout, check=True)
+            self.runner.run(argv, timeout=self.timeout, check=True)
 
     def topology(self):
         """Containers, networks and peer as in the result contract."""
@@ -172,9 +169,9 @@ class Lab(object):
                      "ip": info.get("IPAddress") or None, "gateway": info.get("Gateway") or None,
                      "mac": info.get("MacAddress") or None, "veth": None}
             if entry["ip"]:
-                dummy, out, dummy2 = run(netns_prefix(pid) + ["ip", "-o", "link", "show", "eth0"])
+                dummy, out, dummy2 = self.runner.run(netns_prefix(pid) + ["ip", "-o", "link", "show", "eth0"])
                 match = re.search(r"eth0@if(\d+)", out)
-                entry["veth"] = host_ifname(int(match.group(1))) if match else None
+                entry["veth"] = host_ifname(int(match.group(1)), self.runner) if match else None
             containers.append(entry)
         networks = []
         for name in sorted({c["network"] for c in containers if c["ip"]}):
@@ -203,58 +200,26 @@ class Lab(object):
         self.networks = []
         if self.peer:
             for argv in (["ip", "link", "del", self.peer["host_veth"]], ["ip", "netns", "del", self.peer["netns"]]):
-                rc, dummy, err = run(argv, timeout=self.timeout)
+                rc, dummy, err = self.runner.run(argv, timeout=self.timeout)
                 if rc != 0 and "Cannot find" not in err and "No such" not in err:
                     errors.append(err.strip())
             self.peer = None
         return errors
 
 
-class State(object):
-    """What a run has created, kept in /run/packetflow/<run_id>.json for packetflow_cleanup."""
 
-    def __init__(self, run_id, directory=STATE_DIR):
-        self.path = os.path.join(directory, "%s.json" % run_id)
-        self.data = {"run_id": run_id, "pids": [], "netns": [], "links": [], "sysctls": {}, "nft_created": []}
-        self.directory = directory
-
-    def add(self, key, value):
-        """Record one created thing and write the file."""
-        if value not in self.data[key]:
-            self.data[key].append(value)
-        self.save()
-
-    def sysctl(self, path, value):
-        """Set a sysctl, remembering its original value first."""
-        with open(path) as handle:
-            self.data["sysctls"].setdefault(path, handle.read().strip())
-        self.save()
-        with open(path, "w") as handle:
-            handle.write(value)
-
-    def restore(self):
-        """Put back every sysctl changed; return error messages."""
-        errors = []
-        for path, value in self.data["sysctls"].items():
-            try:
-                with open(path, "w") as handle:
-                    handle.write(value)
-            except OSError as exc:
-                errors.append("%s: %s" % (path, exc))
-        self.data["sysctls"] = {}
-        return errors
-
-    def save(self):
-        """Write the state file."""
-        if not os.path.isdir(self.directory):
-            os.makedirs(self.directory, mode=0o700)
-        with open(self.path, "w") as handle:
-            json.dump(self.data, handle)
-
-    def remove(self):
-        """Delete the state file once everything is gone."""
-        for remove, path in ((os.remove, self.path), (os.rmdir, self.directory)):
-            try:
-                remove(path)
-            except OSError:
-                pass
+def plan_topology(spec, names, port):
+    """The topology a scenario would build, with placeholders where only the engine knows (check mode)."""
+    conts = []
+    for index, cspec in enumerate(spec["containers"]):
+        bridged = cspec["network"] not in ("host", "none")
+        conts.append({"name": names[index], "pid": None, "network": cspec["network"],
+                      "ip": "<%s>" % names[index] if bridged else None,
+                      "gateway": "<gateway of %s>" % cspec["network"] if bridged else None,
+                      "veth": "<veth of %s>" % names[index] if bridged else None,
+                      "published": "%s:80" % port if cspec.get("publish") else None})
+    nets = [{"name": n, "bridge": "docker0" if n == "bridge" else "<bridge of %s>" % n}
+            for n in sorted({c["network"] for c in conts if c["ip"]})]
+    peer = {"netns": "pf-<id>", "ip": "<peer>", "host_ip": "<host side>", "veth": "pfp<id>",
+            "host_veth": "pfh<id>"} if spec.get("peer") else None
+    return {"containers": conts, "networks": nets, "peer": peer}

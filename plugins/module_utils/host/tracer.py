@@ -19,11 +19,11 @@ import subprocess
 import time
 
 from ansible_collections.dockernet.packetflow.plugins.module_utils.host.capture import netns_prefix
-from ansible_collections.dockernet.packetflow.plugins.module_utils.host.facts import run
+from ansible_collections.dockernet.packetflow.plugins.module_utils.host.commands import RUNNER
+from ansible_collections.dockernet.packetflow.plugins.module_utils.host.ownership import Names
 
-TAG = "packetflow:"
 CHAINS = ("PREROUTING", "OUTPUT")
-FORMATS = {"legacy": "legacy", "nft": "xtables-monitor", "nftables": "nft-monitor"}
+TRACE_FORMAT = {"legacy": "legacy", "nft": "xtables-monitor", "nftables": "nft-monitor"}
 _SRC_DST = re.compile(r" SRC=(\S+) DST=(\S+) ")
 
 
@@ -92,26 +92,33 @@ def wait_for_socket(pid, timeout):
     raise RuntimeError("trace monitor (pid %s) did not start within %ss" % (pid, timeout))
 
 
-class Tracer(object):
+class Tracer:
     """Arm and disarm scoped tracing on one back end, and collect what it traced."""
 
-    def __init__(self, backend, run_id, legs, workdir, pid=None, timeout=10):
-        if backend not in FORMATS:
+    def __init__(self, backend, run_id, legs, workdir, pid=None, timeout=10, runner=RUNNER):
+        if backend not in TRACE_FORMAT:
             raise RuntimeError("cannot trace: Docker's firewall back end is unknown (%s)" % backend)
+        names = Names(run_id)
         self.backend = backend
+        self.trace_format = TRACE_FORMAT[backend]
         self.run_id = run_id
-        self.tag = TAG + run_id
+        self.runner = runner
+        self.tag = names.tag
         self.legs = directions(legs)
         self.addresses = flow_addresses(self.legs)
         self.prefix = netns_prefix(pid)
         self.timeout = timeout
         self.log_path = os.path.join(workdir, "trace.log")
-        self.table = "pf_" + run_id.replace("-", "_")
+        self.table = names.nft_table
         self.armed = []
         self.created = []
         self.kmsg = None
         self.monitor = None
         self.lines = []
+
+    def _here(self, argv):
+        """Run argv in the traced namespace; return (rc, stdout, stderr)."""
+        return self.runner.run(self.prefix + argv, timeout=self.timeout)
 
     def plan(self):
         """The rules this tracer adds, as command lines (for check mode and the result)."""
@@ -146,8 +153,7 @@ class Tracer(object):
             return None
         argv = ["xtables-monitor", "--trace"] if self.backend == "nft" else ["nft", "monitor", "trace"]
         with open(self.log_path, "wb") as out:
-            self.monitor = subprocess.Popen(self.prefix + argv, stdout=out, stderr=subprocess.STDOUT,
-                                            stdin=subprocess.DEVNULL)
+            self.monitor = self.runner.spawn(self.prefix + argv, stdout=out, stderr=subprocess.STDOUT)
         wait_for_socket(self.monitor.pid, self.timeout)
         return self.monitor.pid
 
@@ -157,23 +163,23 @@ class Tracer(object):
         if self.backend == "nftables":
             self.armed.append("table")
             for argv in self._nft_commands():
-                run(argv, timeout=self.timeout, check=True)
+                self.runner.run(argv, timeout=self.timeout, check=True)
             return
         if self.backend == "nft":
             self.created = self._missing_nft_objects()
             if remember and not self.prefix:
                 remember(self.created)
         for insert, delete in zip(self._iptables_commands("-I"), self._iptables_commands("-D")):
-            run(insert, timeout=self.timeout, check=True)
+            self.runner.run(insert, timeout=self.timeout, check=True)
             self.armed.append(delete)
 
     def _missing_nft_objects(self):
         """The raw table and chains that iptables-nft will create on first use (removed again on disarm)."""
         missing = []
         for chain in CHAINS:
-            if run(self.prefix + ["nft", "list", "chain", "ip", "raw", chain], timeout=self.timeout)[0] != 0:
+            if self._here(["nft", "list", "chain", "ip", "raw", chain])[0] != 0:
                 missing.append(["chain", "ip", "raw", chain])
-        if run(self.prefix + ["nft", "list", "table", "ip", "raw"], timeout=self.timeout)[0] != 0:
+        if self._here(["nft", "list", "table", "ip", "raw"])[0] != 0:
             missing.append(["table", "ip", "raw"])
         return missing
 
@@ -181,19 +187,19 @@ class Tracer(object):
         """Remove what arm() added; return error messages (empty when all went)."""
         errors = []
         if self.backend == "nftables" and self.armed:
-            rc, dummy, err = run(self.prefix + ["nft", "delete", "table", "ip", self.table], timeout=self.timeout)
+            rc, dummy, err = self._here(["nft", "delete", "table", "ip", self.table])
             if rc != 0 and "No such file" not in err:
                 errors.append(err.strip())
         else:
             for argv in reversed(self.armed):
-                rc, dummy, err = run(argv, timeout=self.timeout)
+                rc, dummy, err = self.runner.run(argv, timeout=self.timeout)
                 if rc != 0:
                     errors.append(err.strip())
             for obj in self.created:
-                dummy, listing, dummy2 = run(self.prefix + ["nft", "list"] + obj, timeout=self.timeout)
+                dummy, listing, dummy2 = self._here(["nft", "list"] + obj)
                 if obj[0] == "table" and "chain " in listing:
                     continue
-                run(self.prefix + ["nft", "delete"] + obj, timeout=self.timeout)
+                self._here(["nft", "delete"] + obj)
         self.armed = []
         self.created = []
         return errors
@@ -269,9 +275,9 @@ class Tracer(object):
     def ruleset(self):
         """The ruleset the trace refers to: {format, text}."""
         if self.backend == "nftables":
-            dummy, out, dummy2 = run(self.prefix + ["nft", "-j", "list", "ruleset"], timeout=self.timeout)
+            dummy, out, dummy2 = self._here(["nft", "-j", "list", "ruleset"])
             return {"format": "nft-json", "text": out}
-        dummy, out, dummy2 = run(self.prefix + ["iptables-%s-save" % self.backend], timeout=self.timeout)
+        dummy, out, dummy2 = self._here(["iptables-%s-save" % self.backend])
         ruleset = {"format": "iptables-save", "text": out}
         if self.backend == "nft":
             ruleset["base_chains"] = self.nft_base_chains()
@@ -280,7 +286,7 @@ class Tracer(object):
     def nft_base_chains(self):
         """'table:chain' of the IPv4 base chains nftables really has: iptables-nft-save
         also lists built-in chains that do not exist, and so see no packet."""
-        dummy, out, dummy2 = run(self.prefix + ["nft", "-j", "list", "chains", "ip"], timeout=self.timeout)
+        dummy, out, dummy2 = self._here(["nft", "-j", "list", "chains", "ip"])
         try:
             items = json.loads(out).get("nftables", [])
         except ValueError:
