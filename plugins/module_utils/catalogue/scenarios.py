@@ -25,14 +25,16 @@ SCENARIOS = {
         "traffic": [{"src": "c0", "dst": "gw0", "proto": "icmp"},
                     {"src": "c0", "dst": "hostip", "proto": "icmp"}],
         "expect": {"fate": "delivered", "via": ["raw:PREROUTING", "nat:PREROUTING"],
-                   "why": "Traffic to a local address enters PREROUTING (nat DOCKER returns for -i docker0) and INPUT."},
+                   "why": ("Traffic to a local address enters PREROUTING (nat DOCKER returns for -i docker0) and "
+                           "INPUT.")},
     },
     "container_to_container": {
         "description": "Two containers on one user bridge; one pings the other",
         "networks": 1,
         "containers": [{"network": "net0"}, {"network": "net0"}],
         "traffic": [{"src": "c0", "dst": "c1", "proto": "icmp"}],
-        "expect": {"fate": "delivered", "via": ["filter:FORWARD", "filter:DOCKER-USER", "filter:DOCKER-ISOLATION-STAGE-1"],
+        "expect": {"fate": "delivered",
+                   "via": ["filter:FORWARD", "filter:DOCKER-USER", "filter:DOCKER-ISOLATION-STAGE-1"],
                    "why": "Bridged frames cross FORWARD through br_netfilter and Docker accepts -i br -o br."},
     },
     "cross_network": {
@@ -57,7 +59,8 @@ SCENARIOS = {
         "peer": True,
         "traffic": [{"src": "peer", "dst": "peerhost", "proto": "tcp", "port": "published"}],
         "expect": {"fate": "delivered", "via": ["nat:PREROUTING", "nat:DOCKER", "filter:FORWARD", "filter:DOCKER"],
-                   "why": "PREROUTING DNATs to the container, FORWARD accepts it in the DOCKER chain, the reply is un-NATed."},
+                   "why": ("PREROUTING DNATs to the container, FORWARD accepts it in the DOCKER chain, the reply is "
+                           "un-NATed.")},
     },
     "container_to_external": {
         "description": "web1 pings the outside client",
@@ -72,7 +75,8 @@ SCENARIOS = {
         "containers": [{"network": "host", "serve_port": "published"}],
         "traffic": [{"src": "host", "dst": "lo", "proto": "tcp", "port": "published"}],
         "expect": {"fate": "delivered", "via": ["raw:OUTPUT", "nat:OUTPUT", "raw:PREROUTING"], "forbid": ["nat:DOCKER"],
-                   "why": "The container shares the host's stack: only the host's own OUTPUT and INPUT, no Docker chains, no NAT."},
+                   "why": ("The container shares the host's stack: only the host's own OUTPUT and INPUT, no Docker "
+                           "chains, no NAT.")},
     },
     "none_network": {
         "description": "A container with --network none pings 127.0.0.1 inside its own namespace",

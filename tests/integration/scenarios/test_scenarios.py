@@ -14,6 +14,11 @@ from conftest import COLLECTIONS, MODULES, PYTHON, run_module, snapshot
 SCENARIOS = ["host_to_container", "container_to_host", "container_to_container", "cross_network", "published_port",
              "external_to_published", "container_to_external", "host_network", "none_network"]
 NAMES = {"name": "pft-web1", "second_name": "pft-web2", "port": 0}
+CONTRACT_KEYS = {"scenario", "description", "run_id", "started", "seconds", "host", "topology", "traffic", "packets",
+                 "expected", "observed", "passed", "explanation", "ruleset", "artifacts", "stats", "warnings_list",
+                 "error"}
+ALL_NETNS = "/proc/sys/net/netfilter/nf_log_all_netns"
+HOST = "ansible_collections.dockernet.packetflow.plugins.module_utils.host."
 
 
 @pytest.mark.parametrize("scenario", SCENARIOS)
@@ -29,7 +34,7 @@ def test_scenario_reaches_its_expected_fate(scenario, unchanged, tmp_path):
     assert result["stats"]["kernel_drops"] == 0
     assert result["stats"]["trace_events"] > 0 or not result["expected"]["via"]
     assert result["explanation"]
-    json.dumps(result)
+    assert CONTRACT_KEYS <= set(result), CONTRACT_KEYS - set(result)
 
 
 def test_study_defaults_web1_and_8080(unchanged, tmp_path):
@@ -52,7 +57,7 @@ def in_process(scenario, workdir):
     """Run the module's run_scenario in this process (so a step can be made to fail)."""
     import docker
     from ansible.module_utils.common.process import get_bin_path
-    from ansible_collections.dockernet.packetflow.plugins.modules import packetflow_scenario as mod
+    from ansible_collections.dockernet.packetflow.plugins.module_utils.host.scenario import run_scenario
 
     def bin_path(tool):
         try:
@@ -61,7 +66,7 @@ def in_process(scenario, workdir):
             return None
     params = dict(NAMES, scenario=scenario, image="mybusybox:latest", expect=None, fail_on_mismatch=True, count=1,
                   timeout=10, docker_host="unix:///var/run/docker.sock", workdir=str(workdir), run_id=None)
-    return mod, lambda: mod.run_scenario(params, False, docker, bin_path)
+    return lambda: run_scenario(params, False, docker, bin_path)
 
 
 def boom(*args, **kwargs):
@@ -69,21 +74,44 @@ def boom(*args, **kwargs):
 
 
 @pytest.mark.parametrize("stage,target", [
-    ("build the lab", "ansible_collections.dockernet.packetflow.plugins.module_utils.host.lab.Lab._peer"),
-    ("start captures", "ansible_collections.dockernet.packetflow.plugins.module_utils.host.capture.Capture.wait_listening"),
-    ("send traffic", "ansible_collections.dockernet.packetflow.plugins.modules.packetflow_scenario.send"),
+    ("build the lab", HOST + "lab.Lab._peer"),
+    ("start captures", HOST + "capture.Capture.wait_listening"),
+    ("send traffic", HOST + "traffic.send"),
 ])
 def test_failure_midway_still_tears_everything_down(stage, target, monkeypatch, unchanged, tmp_path):
-    mod, call = in_process("external_to_published", tmp_path)
+    call = in_process("external_to_published", tmp_path)
     monkeypatch.setattr(target, boom)
     result = call()
     assert result["error"] == "%s failed: injected failure" % stage
 
 
+def write_sysctl(value):
+    with open(ALL_NETNS, "w") as handle:
+        handle.write(value)
+
+
 def test_none_network_failure_restores_sysctls(monkeypatch, unchanged, tmp_path):
-    mod, call = in_process("none_network", tmp_path)
-    monkeypatch.setattr(mod, "send", boom)
-    assert "injected failure" in call()["error"]
+    """iptables-legacy logs inside the container's namespace only with nf_log_all_netns=1: the run sets it
+    and puts it back after a failure. The other back ends trace there without it and leave it alone."""
+    if not os.path.exists(ALL_NETNS):
+        pytest.skip("%s exists only in the initial network namespace" % ALL_NETNS)
+    original = open(ALL_NETNS).read().strip()
+    during = []
+
+    def look_then_fail(*args, **kwargs):
+        during.append(open(ALL_NETNS).read().strip())
+        raise RuntimeError("injected failure")
+
+    write_sysctl("0")
+    try:
+        call = in_process("none_network", tmp_path)
+        monkeypatch.setattr(HOST + "traffic.send", look_then_fail)
+        result = call()
+        assert "injected failure" in result["error"]
+        assert during == (["1"] if result["host"]["backend"] == "legacy" else ["0"])
+        assert open(ALL_NETNS).read().strip() == "0"
+    finally:
+        write_sysctl(original)
 
 
 def test_sigkill_then_cleanup_leaves_nothing(unchanged, tmp_path):

@@ -1,9 +1,9 @@
 """Pure logic of the scenario runner: catalogue, expectations, TRACE scoping, comparison."""
 
-from ansible_collections.dockernet.packetflow.plugins.module_utils.catalogue import scenarios
+from ansible_collections.dockernet.packetflow.plugins.module_utils.catalogue import plan, scenarios, verdict
+from ansible_collections.dockernet.packetflow.plugins.module_utils.host.lab import plan_topology
 from ansible_collections.dockernet.packetflow.plugins.module_utils.host.tracer import (
     Tracer, directions, iptables_matches, nft_matches)
-from ansible_collections.dockernet.packetflow.plugins.modules import packetflow_scenario as mod
 
 FACTS = {"docker_version": "20.10.24+dfsg1", "backend": "nft", "br_netfilter": True, "userland_proxy": True,
          "primary_address": "192.0.2.2", "warnings": []}
@@ -57,7 +57,7 @@ def test_trace_rules_cover_both_directions_and_are_tagged_at_position_1():
 def test_bpf_is_scoped_to_the_legs():
     legs = [{"src": "10.0.0.1", "dst": "10.0.0.2", "proto": "icmp", "dport": None},
             {"src": "10.0.0.1", "dst": "10.0.0.3", "proto": "tcp", "dport": 80}]
-    assert mod.bpf(legs) == ("(icmp and host 10.0.0.1 and host 10.0.0.2) or "
+    assert plan.bpf(legs) == ("(icmp and host 10.0.0.1 and host 10.0.0.2) or "
                              "(tcp and host 10.0.0.1 and host 10.0.0.3 and port 80)")
 
 
@@ -78,11 +78,11 @@ def test_observe_and_compare_a_drop():
                       [("raw", "PREROUTING"), ("filter", "FORWARD"), ("filter", "DOCKER-ISOLATION-STAGE-2")], at),
                packet(2, "10.9.9.9", "172.19.0.2", "delivered", [("raw", "PREROUTING")])]
     items = traffic(ok=False)
-    observed = mod.observe(items, packets)
+    observed = verdict.observe(items, packets)
     assert observed["fate"] == "dropped"
     assert observed["at"] == "filter:DOCKER-ISOLATION-STAGE-2:1"
     assert items[0]["packets"] == [1]
-    passed, diff = mod.compare(scenarios.expectation("cross_network", FACTS), observed)
+    passed, diff = verdict.compare(scenarios.expectation("cross_network", FACTS), observed)
     assert passed and diff == ""
 
 
@@ -90,25 +90,25 @@ def test_compare_gives_a_readable_diff():
     observed = {"fate": "delivered", "at": None, "path": ["raw:PREROUTING", "filter:FORWARD"]}
     expected = {"fate": "dropped", "at": "filter:DOCKER-ISOLATION-STAGE-2", "via": ["filter:FORWARD", "nat:X"],
                 "forbid": ["raw:PREROUTING"]}
-    passed, diff = mod.compare(expected, observed)
+    passed, diff = verdict.compare(expected, observed)
     assert not passed
     assert "- expected fate: dropped" in diff and "+ observed fate: delivered" in diff
     assert "missing: nat:X" in diff and "should not be crossed: raw:PREROUTING" in diff
 
 
 def test_untraced_but_answered_counts_as_delivered_with_a_note():
-    observed = mod.observe(traffic(ok=True), [])
+    observed = verdict.observe(traffic(ok=True), [])
     assert observed["fate"] == "delivered" and "nothing of it was traced" in observed["notes"][0]
-    assert mod.observe(traffic(ok=False), [])["fate"] == "unknown"
+    assert verdict.observe(traffic(ok=False), [])["fate"] == "unknown"
 
 
 def test_check_mode_plan_uses_placeholders():
     spec = scenarios.SCENARIOS["external_to_published"]
-    topo = mod.plan_topology(spec, ["web1", "web2"], 8080)
-    items = mod.resolve_traffic(spec, topo, FACTS, 8080)
+    topo = plan_topology(spec, ["web1", "web2"], 8080)
+    items = plan.resolve_traffic(spec, topo, FACTS, 8080)
     assert items[0]["legs"][0] == {"src": "<peer>", "dst": "<host side>", "proto": "tcp", "dport": 8080}
     assert items[0]["legs"][1]["dst"] == "<web1>" and items[0]["legs"][1]["dport"] == 80
-    labels = [s["label"] for s in mod.capture_specs(spec, topo, items, "", "192.0.2.2")]
+    labels = [s["label"] for s in plan.capture_specs(spec, topo, items, "", "192.0.2.2")]
     assert labels == ["web1:eth0", "<veth of web1>", "docker0", "pf-<id>:pfp<id>", "pfh<id>"]
 
 
@@ -120,9 +120,9 @@ def test_a_jump_into_an_empty_chain_counts_as_crossing_it():
             {"table": "filter", "chain": "DOCKER-ISOLATION-STAGE-1", "verdict": "RETURN"},
             {"table": "filter", "chain": "FORWARD", "verdict": "ACCEPT"}]
     packets = [{"id": 1, "flow": {"src": "172.18.0.2", "dst": "172.19.0.2"}, "fate": "delivered", "hops": hops}]
-    observed = mod.observe(traffic(ok=True), packets)
+    observed = verdict.observe(traffic(ok=True), packets)
     assert observed["path"][:4] == ["raw:PREROUTING", "filter:FORWARD", "filter:DOCKER-USER", "filter:FORWARD"]
-    passed, diff = mod.compare(scenarios.expectation("container_to_container", FACTS), observed)
+    passed, diff = verdict.compare(scenarios.expectation("container_to_container", FACTS), observed)
     assert passed, diff
 
 

@@ -1,0 +1,148 @@
+# Copyright (c) 2026, dockernet.packetflow contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""A catalogue scenario as a Run: preflight, the lab as its topology, the verdict as its result."""
+
+from __future__ import annotations
+
+import os
+import time
+
+from ansible_collections.dockernet.packetflow.plugins.module_utils.analysis import narrate
+from ansible_collections.dockernet.packetflow.plugins.module_utils.analysis.journeys import build_journeys
+from ansible_collections.dockernet.packetflow.plugins.module_utils.catalogue import plan, scenarios, verdict
+from ansible_collections.dockernet.packetflow.plugins.module_utils.catalogue.validate import validate
+from ansible_collections.dockernet.packetflow.plugins.module_utils.host import docker_api, traffic
+from ansible_collections.dockernet.packetflow.plugins.module_utils.host import facts as hostfacts
+from ansible_collections.dockernet.packetflow.plugins.module_utils.host import lab as lab_module
+from ansible_collections.dockernet.packetflow.plugins.module_utils.host.lab import Lab, plan_topology
+from ansible_collections.dockernet.packetflow.plugins.module_utils.host.ownership import new_run_id
+from ansible_collections.dockernet.packetflow.plugins.module_utils.host.run import Run
+
+TOOLS = ("tcpdump", "busybox", "nsenter", "ip")
+BACKEND_TOOLS = {"legacy": ("iptables-legacy", "iptables-legacy-save"),
+                 "nft": ("iptables-nft", "iptables-nft-save", "xtables-monitor"),
+                 "nftables": ("nft",)}
+HOST_KEYS = ("name", "kernel", "docker_version", "backend", "userland_proxy", "br_netfilter", "iptables_default")
+
+
+def preflight(params, docker_mod, get_bin_path):
+    """Check everything a run needs before anything is built; return (client, facts)."""
+    if os.geteuid() != 0:
+        raise RuntimeError("packetflow_scenario must run as root (it adds TRACE rules, creates namespaces "
+                           "and captures packets); use become: true")
+    for tool in TOOLS:
+        if not get_bin_path(tool):
+            raise RuntimeError("%s is not installed on this host (install it, e.g. with role "
+                               "dockernet.packetflow.tcpdump for tcpdump)" % tool)
+    client = docker_api.connect(params["docker_host"], params["timeout"], docker_mod)
+    facts = hostfacts.gather(client)
+    if facts["backend"] is None:
+        raise RuntimeError("Docker's firewall rules were found in neither iptables-legacy, iptables-nft nor nftables")
+    for tool in BACKEND_TOOLS[facts["backend"]]:
+        if not get_bin_path(tool):
+            raise RuntimeError("%s is not installed but Docker's rules are on the %s back end"
+                               % (tool, facts["backend"]))
+    return client, facts
+
+
+class ScenarioWorkload:
+    """The parts of a Run that a catalogue scenario supplies: its lab, traffic and captures."""
+
+    stage = "build the lab"
+
+    def __init__(self, spec, params, client, facts, port, peer_net):
+        self.spec = spec
+        self.params = params
+        self.client = client
+        self.facts = facts
+        self.port = port
+        self.peer_net = peer_net
+        self.names = [params["name"], params["second_name"]]
+        self.env = None
+
+    def build(self, run):
+        """The lab's topology; in check mode the planned one."""
+        if run.check_mode:
+            return plan_topology(self.spec, self.names, self.port)
+        self.env = run.names.env
+        lab = run.own(Lab(self.client, run.run_id, self.params["image"], self.params["timeout"], run.state,
+                          run.runner))
+        return lab.build(self.spec, self.names, self.port, self.peer_net)
+
+    def traffic(self, topology):
+        return plan.resolve_traffic(self.spec, topology, self.facts, self.port)
+
+    def traced_pid(self, topology):
+        return topology["containers"][0]["pid"] if self.spec.get("inside") else None
+
+    def captures(self, topology, items, rundir):
+        return plan.capture_specs(self.spec, topology, items, rundir, self.facts["primary_address"])
+
+    def send(self, item):
+        traffic.send(item, self.params["count"], self.params["timeout"], self.env)
+
+
+def strip(item):
+    """A traffic item as returned (no internal fields)."""
+    return {k: v for k, v in item.items() if k not in ("prefix", "legs")}
+
+
+def run_scenario(params, check_mode, docker_mod, get_bin_path):
+    """Run one scenario and return the result contract; raise RuntimeError before building anything."""
+    started = time.time()
+    validate(params)
+    spec = scenarios.SCENARIOS[params["scenario"]]
+    run_id = params["run_id"] or new_run_id()
+    client, facts = preflight(params, docker_mod, get_bin_path)
+    port = params["port"] or lab_module.free_port()
+    lab_module.preflight(client, params["image"], spec, [params["name"], params["second_name"]], port)
+    peer_net = hostfacts.free_peer_subnet() if spec.get("peer") else None
+    if spec.get("peer") and peer_net is None:
+        raise RuntimeError("no free documentation-range subnet for the outside client")
+    expected = scenarios.expectation(params["scenario"], facts, params.get("expect"))
+    result = {"scenario": params["scenario"], "description": spec["description"], "run_id": run_id,
+              "started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(started)),
+              "host": {k: facts[k] for k in HOST_KEYS}, "expected": expected,
+              "warnings_list": list(facts["warnings"]), "error": None}
+    with Run(run_id, facts["backend"], params["workdir"], params["timeout"], check_mode) as run:
+        run.execute(ScenarioWorkload(spec, params, client, facts, port, peer_net))
+    result["warnings_list"] += run.warnings
+    result["seconds"] = round(time.time() - started, 3)
+    if run.topology is not None:
+        result["topology"] = run.topology
+    if run.traffic is not None:
+        result["traffic"] = [strip(item) for item in run.traffic]
+    if check_mode and not run.error:
+        result["plan"] = run.plan
+        return result
+    result["error"] = run.error
+    if run.error:
+        return result
+    return verdict_of(result, run, expected)
+
+
+def verdict_of(result, run, expected):
+    """Build the journeys of a finished run and compare them with the expectation."""
+    ruleset_path = run.write_ruleset()
+    pcaps = run.pcaps()
+    journeys = build_journeys(run.lines, trace_format=run.tracer.trace_format, ruleset=run.ruleset, pcaps=pcaps)
+    packets = journeys["packets"]
+    observed = verdict.observe(run.traffic, packets)
+    passed, diff = verdict.compare(expected, observed)
+    result["warnings_list"] += observed.pop("notes")
+    result.update(
+        traffic=[strip(item) for item in run.traffic], packets=packets, observed=observed, passed=passed,
+        explanation=narrate.outcome(run.traffic, expected, observed, packets),
+        ruleset=dict(run.ruleset, hit=verdict.rules_hit(packets)),
+        artifacts={"pcaps": pcaps, "trace_log": run.tracer.log_path, "ruleset": ruleset_path},
+        stats={"trace_events": len(run.lines),
+               "captured": sum(s.get("captured") or 0 for s in run.stats.values()),
+               "kernel_drops": sum(s.get("kernel_drops") or 0 for s in run.stats.values()),
+               "captures": run.stats,
+               "unparsed_lines": len(journeys.get("unparsed", [])),
+               "seconds": result["seconds"]})
+    if not passed:
+        result["mismatch"] = "scenario %s: expected and observed differ\n%s\n%s" % (
+            result["scenario"], diff, result["explanation"])
+    return result
