@@ -67,32 +67,26 @@ ansible_facts:
         bridges: [{name: bridge, bridge: docker0, subnet: 172.17.0.0/16, gateway: 172.17.0.1}]
 """
 
+import traceback
+
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
+from ansible_collections.dockernet.packetflow.plugins.module_utils.host import docker_api
 from ansible_collections.dockernet.packetflow.plugins.module_utils.host.facts import gather
-
-try:
-    import docker
-    HAS_DOCKER = True
-except ImportError:
-    HAS_DOCKER = False
 
 
 def main():
     """Ansible entry point."""
-    module = AnsibleModule(
-        argument_spec=dict(docker_host=dict(type="str", default="unix:///var/run/docker.sock")),
-        supports_check_mode=True,
-    )
-    if not HAS_DOCKER:
+    module = AnsibleModule(argument_spec=docker_api.docker_options(), supports_check_mode=True)
+    if not docker_api.HAS_DOCKER:
         module.fail_json(msg=missing_required_lib("docker"))
     try:
-        client = docker.DockerClient(base_url=module.params["docker_host"], timeout=10)
-        client.ping()
+        client = docker_api.connect(module.params["docker_host"], module.params["timeout"])
+        facts = gather(client)
+    except RuntimeError as exc:
+        module.fail_json(msg=str(exc))
     except Exception as exc:
-        module.fail_json(msg="Docker is not reachable at %s (is dockerd running?): %s"
-                         % (module.params["docker_host"], exc))
-    facts = gather(client)
+        module.fail_json(msg="packetflow_facts failed unexpectedly: %s" % exc, exception=traceback.format_exc())
     for warning in facts["warnings"]:
         module.warn(warning)
     module.exit_json(changed=False, ansible_facts={"packetflow": facts})
