@@ -1,9 +1,10 @@
-# Copyright: dockernet.packetflow contributors
-# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# Copyright (c) 2026, dockernet.packetflow contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
 """Turn scenario results (docs/result-contract.md) into what the report pages show.
 
-Pure functions on plain data: no Ansible, no files, no HTML. The templates escape
-every string they print, so nothing here needs to.
+Pure functions on plain data: no Ansible, no files, no HTML. Sentences and labels come from
+the narration module; the templates escape every string they print, so nothing here needs to.
 """
 
 from __future__ import annotations
@@ -12,34 +13,18 @@ import hashlib
 import re
 from collections import Counter
 
+from ansible_collections.dockernet.packetflow.plugins.module_utils.analysis import narrate
 from ansible_collections.dockernet.packetflow.plugins.module_utils.analysis import ruleset as nf_ruleset
+from ansible_collections.dockernet.packetflow.plugins.module_utils.analysis.vocabulary import HOOKS, NAT_TARGETS, TABLES
 from ansible_collections.dockernet.packetflow.plugins.plugin_utils import report_svg
+from ansible_collections.dockernet.packetflow.plugins.plugin_utils.report_names import dir_name
 
-HOOKS = ("PREROUTING", "INPUT", "FORWARD", "OUTPUT", "POSTROUTING")
-HOOK_SHORT = {"PREROUTING": "PRE", "INPUT": "IN", "FORWARD": "FWD", "OUTPUT": "OUT",
-              "POSTROUTING": "POST", "OTHER": "?"}
-NAT_VERDICTS = ("DNAT", "SNAT", "MASQUERADE", "REDIRECT")
-TABLES = ("raw", "mangle", "nat", "filter", "security")
+_NAT_IN_TEXT = re.compile(r"(?:-j |^|\s)(%s)\b" % "|".join(NAT_TARGETS), re.I)
 
 
-def slug(name, default="_"):
-    """Return a file and anchor name made from ``name``: no separators, no dot-dot."""
-    text = re.sub(r"[^A-Za-z0-9._-]+", "_", str(name or "")).lstrip(".")[:80]
-    return text or default
-
-
-def host_slugs(names):
-    """Map each host name to a distinct directory name under the report directory."""
-    out, used = {}, set()
-    for name in names:
-        base = slug(name)
-        candidate = base
-        if candidate in used or (candidate != name and candidate in names):
-            digest = hashlib.sha1(str(name).encode()).hexdigest()[:8]
-            candidate = "%s-%s" % (base, digest)
-        used.add(candidate)
-        out[name] = candidate
-    return out
+def anchor(scenario_name):
+    """The page anchor of a scenario."""
+    return "scenario-" + dir_name(scenario_name or "unnamed")
 
 
 def plain(value):
@@ -85,58 +70,12 @@ def stages(hops):
     return groups
 
 
-def where(hop):
-    """Say which rule a hop is, e.g. ``filter DOCKER-ISOLATION-STAGE-2 rule 1``."""
-    if not hop:
-        return ""
-    base = "%s %s" % (hop.get("table") or "?", hop.get("chain") or "?")
-    kind = hop.get("type")
-    if kind == "policy":
-        return base + " policy"
-    if kind == "return":
-        return base + " (end of chain, return)"
-    if hop.get("rule") is not None:
-        return "%s rule %s" % (base, hop["rule"])
-    if hop.get("handle") is not None:
-        return "%s handle %s" % (base, hop["handle"])
-    return base
-
-
-def rule_args(text):
-    """A rule's text for a sentence: no ``-A CHAIN`` prefix, no nft counters."""
-    text = re.sub(r"^-A\s+\S+\s+", "", str(text or ""))
-    return " ".join(re.sub(r"\bcounter packets \d+ bytes \d+", "", text).split())
-
-
-def nat_texts(packet):
-    """Spell out every address rewrite of a packet."""
-    out = []
-    for nat in packet.get("nat") or []:
-        text = nat.get("text")
-        if not text:
-            text = "%s %s → %s" % (nat.get("kind", "NAT"), nat.get("from", "?"), nat.get("to", "?"))
-            if nat.get("chain"):
-                text += " by " + where(dict(nat, type="rule"))
-        out.append(text)
-    return out
-
-
-def first_pair(packets):
-    """Return the first request and the first reply after it (either may be None)."""
-    request = next((p for p in packets if p.get("direction") != "reply"), None)
-    replies = [p for p in packets if p.get("direction") == "reply"]
-    if request is not None:
-        later = [p for p in replies if (p.get("id") or 0) > (request.get("id") or 0)]
-        replies = later or replies
-    return request, (replies[0] if replies else None)
-
-
 def nat_target(hop):
-    """DNAT, SNAT, MASQUERADE or REDIRECT when the hop's rule rewrites addresses, else None."""
+    """The NAT target (DNAT, SNAT, MASQUERADE...) when the hop's rule rewrites addresses, else None."""
     verdict = str(hop.get("verdict") or "").upper()
-    if verdict in NAT_VERDICTS:
+    if verdict in NAT_TARGETS:
         return verdict
-    match = re.search(r"(?:-j |^|\s)(DNAT|SNAT|MASQUERADE|REDIRECT)\b", str(hop.get("rule_text") or ""), re.I)
+    match = _NAT_IN_TEXT.search(str(hop.get("rule_text") or ""))
     return match.group(1).upper() if match and hop.get("type") == "rule" else None
 
 
@@ -166,10 +105,7 @@ def fingerprint(packet):
             hooks.append(hook)
     end = packet.get("fate") or "unknown"
     decided = packet.get("fate_at") or {}
-    text = "→".join(HOOK_SHORT.get(h, h) for h in hooks) or "no hooks"
-    text += " " + {"delivered": "✓", "dropped": "✗"}.get(end, "?")
-    if end == "dropped" and decided.get("chain"):
-        text += " " + str(decided["chain"])
+    text = narrate.path_label(hooks, end, decided.get("chain"))
     where_dropped = str(decided.get("chain") or "") if end == "dropped" else ""
     full = "|".join(deciding_rules(hops)) + "=>" + end + ":" + where_dropped
     return text, hashlib.sha1(full.encode()).hexdigest()[:6]
@@ -177,7 +113,7 @@ def fingerprint(packet):
 
 def scenario_fingerprint(scenario):
     """Fingerprint of a scenario: its first request and reply paths together."""
-    request, reply = first_pair(scenario.get("packets") or [])
+    request, reply = narrate.first_pair(scenario.get("packets") or [])
     parts = [fingerprint(request), fingerprint(reply)] if reply else [fingerprint(request)]
     text = " ⇄ ".join(p[0] for p in parts)
     code = hashlib.sha1("/".join(p[1] for p in parts).encode()).hexdigest()[:6]
@@ -202,91 +138,6 @@ def status(scenario):
     return "partial"
 
 
-def describe(packet):
-    """Name a packet in words, e.g. ``the ICMP echo request from 172.18.0.2 to 172.19.0.2``."""
-    flow = packet.get("flow") or {}
-    proto = str(flow.get("proto") or "").upper()
-    reply = packet.get("direction") == "reply"
-    if proto == "ICMP":
-        kind = {8: "ICMP echo request", 0: "ICMP echo reply"}.get(flow.get("icmp_type"), "ICMP packet")
-    elif proto in ("TCP", "UDP"):
-        port = flow.get("sport") if reply else flow.get("dport")
-        kind = "%s %s %s port %s" % (proto, "reply" if reply else "packet", "from" if reply else "to", port) \
-            if port else proto + " packet"
-    else:
-        kind = "reply" if reply else "packet"
-    src, dst = flow.get("src") or "?", flow.get("dst") or "?"
-    return "the %s from %s to %s" % (kind, src, dst)
-
-
-def fate_sentence(packet):
-    """Say what happened to one packet, and where."""
-    fate, at = packet.get("fate") or "unknown", packet.get("fate_at") or {}
-    text = describe(packet)
-    rewrites = nat_texts(packet)
-    if fate == "dropped":
-        text += " was dropped by " + (where(at) or "an unknown rule")
-        if at.get("rule_text"):
-            text += " (%s)" % rule_args(at["rule_text"])
-    elif fate == "delivered":
-        text += " was delivered"
-        if rewrites:
-            text += " after " + "; ".join(rewrites)
-    else:
-        text += " could not be followed to its end"
-    return text[0].upper() + text[1:] + "."
-
-
-def explain(scenario):
-    """One plain-language account of the scenario: the run's own, else built from its packets."""
-    if scenario.get("explanation"):
-        return scenario["explanation"]
-    packets = scenario.get("packets") or []
-    if not packets:
-        if scenario.get("error"):
-            return "The scenario did not complete, so no packet can be shown: " + str(scenario["error"])
-        return "Neither tcpdump nor TRACE saw any packet of this scenario."
-    request, reply = first_pair(packets)
-    parts = [fate_sentence(request)] if request else []
-    if reply:
-        parts.append(fate_sentence(reply))
-    why = (scenario.get("expected") or {}).get("why")
-    if why:
-        parts.append("Expected: " + str(why).rstrip(".") + ".")
-    return " ".join(parts)
-
-
-def notes(scenario, host):
-    """Plain-language remarks on what the path alone does not say."""
-    out, packets = [], scenario.get("packets") or []
-    flags = [f for p in packets for f in (p.get("flags") or [])]
-    traffic = scenario.get("traffic") or []
-    if host.get("br_netfilter") is False and (
-            "captured_not_traced" in flags or (packets and not any(p.get("hops") for p in packets))):
-        out.append("Bridged traffic between containers on one bridge skipped iptables: the "
-                   "br_netfilter module is not loaded (Docker 27.3 and later no longer load it "
-                   "by default), so an empty path here does not mean the packet was dropped.")
-    if host.get("userland_proxy") and any(str(t.get("to", "")).startswith("127.") for t in traffic):
-        out.append("Traffic to a 127.0.0.1 published port is taken by docker-proxy, a userland "
-                   "process: the host's connection ends at the proxy, which opens a new one to "
-                   "the container from the bridge gateway address.")
-    if "path_incomplete" in flags:
-        out.append("Some paths stop before a verdict (marked unknown): the trace of those packets ends "
-                   "early, for example because the back end traces no hook after the last one shown.")
-    if "conntrack_skipped_nat" in flags:
-        out.append("Later packets of a connection skip the nat table: conntrack remembers the "
-                   "first packet's rewrite and applies it without traversing nat again.")
-    missing = sorted({f.split(":", 1)[1] for f in flags if f.startswith("traced_not_captured:")})
-    if missing:
-        out.append("TRACE saw packets that tcpdump did not capture on: %s." % ", ".join(missing))
-    out += [str(w) for w in scenario.get("warnings_list") or []]
-    stats = scenario.get("stats") or {}
-    if stats.get("kernel_drops") or stats.get("lost_lines_suspected"):
-        out.append("Some trace lines or captured packets were lost (kernel drops %s); the paths "
-                   "may be incomplete." % (stats.get("kernel_drops") or 0))
-    return out
-
-
 def journey_rows(packet):
     """Rows of a packet's hop table: hops (numbered by step) and captures, in journey order.
 
@@ -305,7 +156,7 @@ def _journey_rows(packet):
     for group in stages(hops):
         for hop in group["hops"]:
             step_of[id(hop)] = (group["step"], group["hook"])
-    hop_rows = [dict(kind="hook", hop=h, step=step_of[id(h)][0], hook=step_of[id(h)][1], where=where(h),
+    hop_rows = [dict(kind="hook", hop=h, step=step_of[id(h)][0], hook=step_of[id(h)][1], where=narrate.where(h),
                      nat=bool(nat_target(h))) for h in hops]
     caps = [dict(kind="capture", cap=c) for c in packet.get("captures") or []]
     journey = packet.get("journey") or []
@@ -322,23 +173,12 @@ def _journey_rows(packet):
     return hop_rows + caps
 
 
-def address_changes(packet):
-    """Spell out address changes between consecutive hops that no NAT entry explains."""
-    out, prev = [], None
-    for hop in packet.get("hops") or []:
-        cur = (hop.get("src"), hop.get("dst"))
-        if prev and None not in cur and None not in prev and cur != prev:
-            out.append("addresses changed at %s: %s > %s became %s > %s" % (where(hop), prev[0], prev[1], cur[0], cur[1]))
-        prev = cur if None not in cur else prev
-    return out
-
-
 def packet_view(packet):
     """What the page shows for one prominent packet."""
-    rewrites = nat_texts(packet)
+    rewrites = narrate.nat_texts(packet)
     return dict(packet=packet, rows=journey_rows(packet), nat=rewrites,
-                changes=[] if rewrites else address_changes(packet),
-                sentence=fate_sentence(packet), diagram=report_svg.hook_diagram(packet, stages(packet.get("hops") or [])))
+                changes=[] if rewrites else narrate.address_changes(packet),
+                sentence=narrate.fate_sentence(packet), diagram=report_svg.hook_diagram(packet, stages(packet.get("hops") or [])))
 
 
 def nft_json_lines(text):
@@ -444,18 +284,43 @@ def path_groups(packets):
 def scenario_view(scenario, host, limit, artifacts):
     """Everything the page shows for one scenario."""
     packets = scenario.get("packets") or []
-    request, reply = first_pair(packets)
-    anchor = "scenario-" + slug(scenario.get("scenario"), "unnamed")
+    request, reply = narrate.first_pair(packets)
     return dict(
-        s=scenario, anchor=anchor, name=scenario.get("scenario") or "unnamed", status=status(scenario),
-        explanation=explain(scenario), notes=notes(scenario, host),
-        topology=report_svg.topology(scenario.get("topology") or {}, host),
+        s=scenario, anchor=anchor(scenario.get("scenario")), name=scenario.get("scenario") or "unnamed", status=status(scenario),
+        explanation=narrate.explain(scenario), notes=narrate.notes(scenario, host),
+        topology=report_svg.topology(topology_with_gateways(scenario.get("topology") or {}, host), host),
         request=packet_view(request) if request else None,
         reply=packet_view(reply) if reply else None,
-        packets=[dict(p=p, decided=where(p.get("fate_at"))) for p in packets[:limit]],
+        packets=[dict(p=p, decided=narrate.where(p.get("fate_at"))) for p in packets[:limit]],
         packet_total=len(packets), groups=path_groups(packets),
         captures=capture_view(packets, limit), ruleset=ruleset_view(scenario.get("ruleset"), packets),
         artifacts=artifacts, fingerprint=scenario_fingerprint(scenario))
+
+
+def topology_with_gateways(topo, host):
+    """The topology with every network's gateway known where the results allow it.
+
+    Older results, and a freshly started Docker 20.10 whose default bridge has no Gateway in
+    its IPAM config, leave a network's gateway empty: take it from a container on that network,
+    else from the host facts' bridge of that name or interface.
+    """
+    networks = []
+    for net in topo.get("networks") or []:
+        if not net.get("gateway"):
+            gateway = next((c.get("gateway") for c in topo.get("containers") or []
+                            if c.get("network") == net.get("name") and c.get("gateway")), None)
+            net = dict(net, gateway=gateway or _bridge_gateway(net, host.get("bridges") or []))
+        networks.append(net)
+    return dict(topo, networks=networks)
+
+
+def _bridge_gateway(net, bridges):
+    """The gateway the host facts give for a network's name or its bridge interface."""
+    for bridge in bridges:
+        if bridge.get("gateway") and (bridge.get("name") == net.get("name")
+                                      or (net.get("bridge") and bridge.get("bridge") == net.get("bridge"))):
+            return bridge["gateway"]
+    return None
 
 
 def host_facts(doc):
@@ -502,9 +367,9 @@ def fleet(docs):
             totals[state] += 1
             drift = bool(scenario.get("packets")) and majority[name] is not None and code != majority[name]
             cells.append(dict(status=state, fate=(scenario.get("observed") or {}).get("fate")
-                              or (first_pair(scenario.get("packets") or [])[0] or {}).get("fate") or "unknown",
+                              or (narrate.first_pair(scenario.get("packets") or [])[0] or {}).get("fate") or "unknown",
                               expected=(scenario.get("expected") or {}).get("fate"), text=text, code=code,
-                              drift=drift, split=name in split and bool(scenario.get("packets")), anchor="scenario-" + slug(name, "unnamed"),
+                              drift=drift, split=name in split and bool(scenario.get("packets")), anchor=anchor(name),
                               error=scenario.get("error")))
         rows.append(dict(doc=doc, facts=host_facts(doc), cells=cells,
                          summary=Counter(c["status"] for c in cells if c)))

@@ -18,6 +18,7 @@ from urllib.parse import quote
 from jinja2 import ChainableUndefined, Environment, FileSystemLoader
 
 from ansible_collections.dockernet.packetflow.plugins.plugin_utils import report_model
+from ansible_collections.dockernet.packetflow.plugins.plugin_utils.report_names import dir_name
 
 TEMPLATES = os.path.join(os.path.dirname(os.path.abspath(__file__)), "report_templates")
 PAGE_MODE, ARTIFACT_MODE = 0o644, 0o600
@@ -151,7 +152,7 @@ def artifact(path, roots, fetched, host_dir, subdir, check):
     if source is None:
         return dict(path=path, href=None), False
     target = source if inside(host_dir, source) else os.path.join(
-        host_dir, "artifacts", subdir, report_model.slug(os.path.basename(source), "file"))
+        host_dir, "artifacts", subdir, dir_name(os.path.basename(source), "file"))
     changed = False
     if target != source and not (os.path.isfile(target) and filecmp.cmp(source, target, shallow=False)):
         changed = True
@@ -174,8 +175,8 @@ def artifacts(scenario, base, host_dir, check):
     <run_id>/ followed by the file name). Copies are 0600: pcaps can hold payloads.
     """
     arts = scenario.get("artifacts") or {}
-    subdir = report_model.slug(scenario.get("scenario"), "unnamed")
-    run = report_model.slug(scenario.get("run_id"), "run")
+    subdir = dir_name(scenario.get("scenario"), "unnamed")
+    run = dir_name(scenario.get("run_id"), "run")
     fetched = [(subdir,), (run, subdir), (run,)]
     roots = [base or host_dir, host_dir]
     changed, out = False, dict(pcaps={})
@@ -208,10 +209,9 @@ def render(docs, dest, limit=500, fleet_index=True, check=False):
     dest = os.path.abspath(dest)
     if not check:
         os.makedirs(dest, mode=0o755, exist_ok=True)
-    slugs = report_model.host_slugs([d["host"] for d in docs])
     pages, changed, hosts = [], False, []
     for doc in docs:
-        host_dir = os.path.join(dest, slugs[doc["host"]])
+        host_dir = os.path.join(dest, dir_name(doc["host"]))
         if not inside(dest, host_dir) or os.path.realpath(host_dir) == os.path.realpath(dest):
             raise ValueError("refusing to write outside %s for host %r" % (dest, doc["host"]))
         if not check:
@@ -224,7 +224,7 @@ def render(docs, dest, limit=500, fleet_index=True, check=False):
     if fleet_index:
         fleet = report_model.fleet(docs)
         for row in fleet["rows"]:
-            row["href"] = quote(slugs[row["doc"]["host"]]) + "/index.html"
+            row["href"] = quote(dir_name(row["doc"]["host"])) + "/index.html"
         html = env.get_template("fleet.html.j2").render(fleet=fleet)
         index = os.path.join(dest, "index.html")
         changed |= write(index, html.encode("utf-8"), PAGE_MODE, check)

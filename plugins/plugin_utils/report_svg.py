@@ -9,13 +9,9 @@ elements and escapes every text.
 
 from __future__ import annotations
 
-HOOK_TABLES = {
-    "PREROUTING": ("raw", "mangle", "nat"),
-    "INPUT": ("mangle", "nat", "filter"),
-    "FORWARD": ("mangle", "filter"),
-    "OUTPUT": ("raw", "mangle", "nat", "filter"),
-    "POSTROUTING": ("mangle", "nat"),
-}
+from ansible_collections.dockernet.packetflow.plugins.module_utils.analysis import narrate
+from ansible_collections.dockernet.packetflow.plugins.module_utils.analysis.vocabulary import HOOK_TABLES
+
 HOOK_POS = {"PREROUTING": (80, 34), "FORWARD": (270, 34), "POSTROUTING": (460, 34),
             "INPUT": (80, 190), "OUTPUT": (460, 190)}
 BOX_W, TITLE_H, ROW_H = 130, 20, 17
@@ -107,14 +103,13 @@ def hook_diagram(packet, groups):
     shapes += marks
     hops = packet.get("hops") or []
     if hops and points:
-        first, last = hops[0], hops[-1]
+        first = hops[0]
         if first.get("in"):
             shapes.append(_text(10, mid(pre) + 14, short("in " + first["in"], 14), "small", title=first["in"]))
         fate = packet.get("fate") or "unknown"
         hook = groups[-1]["hook"] if groups[-1]["hook"] in boxes else "PREROUTING"
         box = boxes[hook]
-        label = {"dropped": "✗ DROP", "delivered": "✓ " + (("out " + last["out"]) if last.get("out") else "to local process")}
-        text = short(label.get(fate, "? not followed further"), 24)
+        text = short(narrate.verdict_label(packet), 24)
         if hook == "POSTROUTING":
             shapes.append(_text(box["x"] + BOX_W + 6, points[-1][1] + 4, text, "verdict " + fate))
         else:
@@ -165,7 +160,7 @@ def topology(topo, host):
         shapes.append(_rect(x, bar_y, w, 38, "bridge", title=net.get("bridge")))
         label = "%s · %s" % (net.get("bridge") or "?", net.get("subnet") or "?")
         shapes.append(_text(x + 6, bar_y + 15, short(label, w // 7), "small", title=label))
-        label = "network %s · gw %s" % (net.get("name") or "?", net.get("gateway") or "?")
+        label = "network %s" % (net.get("name") or "?") + (" · gw %s" % net["gateway"] if net.get("gateway") else "")
         shapes.append(_text(x + 6, bar_y + 31, short(label, w // 6), "small muted", title=label))
         for i, c in enumerate(members):
             cx = x + i * 160 + 10

@@ -1,9 +1,21 @@
 # Copyright (c) 2026, dockernet.packetflow contributors
 # GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
-"""Every sentence and label a person reads: made here, used by the modules and the report."""
+"""Every sentence and label a person reads: made here, used by the modules and the report.
+
+Pure functions on plain data (contract Packets, hops, scenarios): standard library only.
+"""
 
 from __future__ import annotations
+
+import re
+
+from ansible_collections.dockernet.packetflow.plugins.module_utils.analysis.vocabulary import ICMP_NAMES
+
+ARROW = "\u2192"
+HOOK_SHORT = {"PREROUTING": "PRE", "INPUT": "IN", "FORWARD": "FWD", "OUTPUT": "OUT",
+              "POSTROUTING": "POST", "OTHER": "?"}
+FATE_MARKS = {"delivered": "\u2713", "dropped": "\u2717"}
 
 
 def outcome(traffic, expected, observed, packets):
@@ -22,3 +34,166 @@ def outcome(traffic, expected, observed, packets):
     if nats:
         text += " NAT: %s." % "; ".join(sorted(set(nats)))
     return "%s %s" % (text, expected.get("why", ""))
+
+
+def first_pair(packets):
+    """Return the first request and the first reply after it (either may be None)."""
+    request = next((p for p in packets if p.get("direction") != "reply"), None)
+    replies = [p for p in packets if p.get("direction") == "reply"]
+    if request is not None:
+        later = [p for p in replies if (p.get("id") or 0) > (request.get("id") or 0)]
+        replies = later or replies
+    return request, (replies[0] if replies else None)
+
+
+def where(hop):
+    """Say which rule a hop is, e.g. ``filter DOCKER-ISOLATION-STAGE-2 rule 1``."""
+    if not hop:
+        return ""
+    base = "%s %s" % (hop.get("table") or "?", hop.get("chain") or "?")
+    kind = hop.get("type")
+    if kind == "policy":
+        return base + " policy"
+    if kind == "return":
+        return base + " (end of chain, return)"
+    if hop.get("rule") is not None:
+        return "%s rule %s" % (base, hop["rule"])
+    if hop.get("handle") is not None:
+        return "%s handle %s" % (base, hop["handle"])
+    return base
+
+
+def rule_args(text):
+    """A rule's text for a sentence: no ``-A CHAIN`` prefix, no nft counters."""
+    text = re.sub(r"^-A\s+\S+\s+", "", str(text or ""))
+    return " ".join(re.sub(r"\bcounter packets \d+ bytes \d+", "", text).split())
+
+
+def nat_texts(packet):
+    """Spell out every address rewrite of a packet."""
+    out = []
+    for nat in packet.get("nat") or []:
+        text = nat.get("text")
+        if not text:
+            text = "%s %s %s %s" % (nat.get("kind", "NAT"), nat.get("from", "?"), ARROW, nat.get("to", "?"))
+            if nat.get("chain"):
+                text += " by " + where(dict(nat, type="rule"))
+        out.append(text)
+    return out
+
+
+def address_changes(packet):
+    """Spell out address changes between consecutive hops that no NAT entry explains."""
+    out, prev = [], None
+    for hop in packet.get("hops") or []:
+        cur = (hop.get("src"), hop.get("dst"))
+        if prev and None not in cur and None not in prev and cur != prev:
+            out.append("addresses changed at %s: %s > %s became %s > %s" % (where(hop), prev[0], prev[1], cur[0], cur[1]))
+        prev = cur if None not in cur else prev
+    return out
+
+
+def describe(packet):
+    """Name a packet in words, e.g. ``the ICMP echo request from 172.18.0.2 to 172.19.0.2``."""
+    flow = packet.get("flow") or {}
+    proto = str(flow.get("proto") or "").upper()
+    reply = packet.get("direction") == "reply"
+    if proto == "ICMP":
+        name = ICMP_NAMES.get(flow.get("icmp_type"))
+        kind = "ICMP " + name.replace("-", " ") if name else "ICMP packet"
+    elif proto in ("TCP", "UDP"):
+        port = flow.get("sport") if reply else flow.get("dport")
+        kind = "%s %s %s port %s" % (proto, "reply" if reply else "packet", "from" if reply else "to", port) \
+            if port else proto + " packet"
+    else:
+        kind = "reply" if reply else "packet"
+    src, dst = flow.get("src") or "?", flow.get("dst") or "?"
+    return "the %s from %s to %s" % (kind, src, dst)
+
+
+def fate_sentence(packet):
+    """Say what happened to one packet, and where."""
+    fate, at = packet.get("fate") or "unknown", packet.get("fate_at") or {}
+    text = describe(packet)
+    rewrites = nat_texts(packet)
+    if fate == "dropped":
+        text += " was dropped by " + (where(at) or "an unknown rule")
+        if at.get("rule_text"):
+            text += " (%s)" % rule_args(at["rule_text"])
+    elif fate == "delivered":
+        text += " was delivered"
+        if rewrites:
+            text += " after " + "; ".join(rewrites)
+    else:
+        text += " could not be followed to its end"
+    return text[0].upper() + text[1:] + "."
+
+
+def explain(scenario):
+    """One plain-language account of the scenario: the run's own, else built from its packets."""
+    if scenario.get("explanation"):
+        return scenario["explanation"]
+    packets = scenario.get("packets") or []
+    if not packets:
+        if scenario.get("error"):
+            return "The scenario did not complete, so no packet can be shown: " + str(scenario["error"])
+        return "Neither tcpdump nor TRACE saw any packet of this scenario."
+    request, reply = first_pair(packets)
+    parts = [fate_sentence(request)] if request else []
+    if reply:
+        parts.append(fate_sentence(reply))
+    why = (scenario.get("expected") or {}).get("why")
+    if why:
+        parts.append("Expected: " + str(why).rstrip(".") + ".")
+    return " ".join(parts)
+
+
+def notes(scenario, host):
+    """Plain-language remarks on what the path alone does not say."""
+    out, packets = [], scenario.get("packets") or []
+    flags = [f for p in packets for f in (p.get("flags") or [])]
+    traffic = scenario.get("traffic") or []
+    if host.get("br_netfilter") is False and (
+            "captured_not_traced" in flags or (packets and not any(p.get("hops") for p in packets))):
+        out.append("Bridged traffic between containers on one bridge skipped iptables: the "
+                   "br_netfilter module is not loaded (Docker 27.3 and later no longer load it "
+                   "by default), so an empty path here does not mean the packet was dropped.")
+    if host.get("userland_proxy") and any(str(t.get("to", "")).startswith("127.") for t in traffic):
+        out.append("Traffic to a 127.0.0.1 published port is taken by docker-proxy, a userland "
+                   "process: the host's connection ends at the proxy, which opens a new one to "
+                   "the container from the bridge gateway address.")
+    if "path_incomplete" in flags:
+        out.append("Some paths stop before a verdict (marked unknown): the trace of those packets ends "
+                   "early, for example because the back end traces no hook after the last one shown.")
+    if "conntrack_skipped_nat" in flags:
+        out.append("Later packets of a connection skip the nat table: conntrack remembers the "
+                   "first packet's rewrite and applies it without traversing nat again.")
+    missing = sorted({f.split(":", 1)[1] for f in flags if f.startswith("traced_not_captured:")})
+    if missing:
+        out.append("TRACE saw packets that tcpdump did not capture on: %s." % ", ".join(missing))
+    out += [str(w) for w in scenario.get("warnings_list") or []]
+    stats = scenario.get("stats") or {}
+    if stats.get("kernel_drops") or stats.get("lost_lines_suspected"):
+        out.append("Some trace lines or captured packets were lost (kernel drops %s); the paths "
+                   "may be incomplete." % (stats.get("kernel_drops") or 0))
+    return out
+
+
+def path_label(hooks, fate, dropped_in=None):
+    """A path in a few characters, e.g. ``PRE→FWD→POST ✓`` or ``PRE→FWD ✗ DOCKER-ISOLATION-STAGE-2``."""
+    text = ARROW.join(HOOK_SHORT.get(h, h) for h in hooks) or "no hooks"
+    text += " " + FATE_MARKS.get(fate, "?")
+    if fate == "dropped" and dropped_in:
+        text += " " + str(dropped_in)
+    return text
+
+
+def verdict_label(packet):
+    """What the hook diagram writes at a packet's last step."""
+    fate, hops = packet.get("fate"), packet.get("hops") or []
+    last = hops[-1] if hops else {}
+    if fate == "dropped":
+        return FATE_MARKS[fate] + " DROP"
+    if fate == "delivered":
+        return FATE_MARKS[fate] + " " + (("out " + last["out"]) if last.get("out") else "to local process")
+    return "? not followed further"

@@ -10,7 +10,8 @@ from hypothesis import strategies as st
 from conftest import load
 from htmltree import parse
 
-from ansible_collections.dockernet.packetflow.plugins.plugin_utils import report_model, report_render
+from ansible_collections.dockernet.packetflow.plugins.plugin_utils import report_render
+from ansible_collections.dockernet.packetflow.plugins.plugin_utils.report_names import dir_name
 
 PIECES = list("<>&\"'/=; \\`{}%#.-_aZ:\u202e") + ["<script>", "</svg>", "-->", "{{", "{%", "&amp;"]
 NASTY = st.lists(st.sampled_from(PIECES), min_size=1, max_size=12).map("".join)
@@ -39,4 +40,4 @@ def test_host_strings_round_trip_as_text(host, container, rule, error):
     assert block.find("tr", cls="decided").find("td", cls="rule").text() == rule
     svg_titles = [t.text() for t in block.find("svg").find_all("title")]
     assert container in svg_titles
-    assert os.path.basename(os.path.dirname(page)) == report_model.host_slugs([host])[host]
+    assert os.path.basename(os.path.dirname(page)) == dir_name(host)

@@ -139,7 +139,7 @@ def test_captures_per_interface_and_artifact_links(site):
 def test_hostile_values_render_as_text(site):
     result, dest = site
     host_dir = os.path.basename(os.path.dirname(result["pages"][-1]))
-    assert host_dir == "_.._img_src_x_onerror_alert_1_"
+    assert host_dir == "_.._img_src_x_onerror_alert_1_-aa4cb6dd"
     with open(result["pages"][-1], encoding="utf-8") as handle:
         raw = handle.read()
     tree = parse(raw)
@@ -152,7 +152,7 @@ def test_hostile_values_render_as_text(site):
                    "</td><script>alert(7)</script>", "</pre><script>alert(8)</script>", "<a href=\"javascript:alert(9)\">click</a>",
                    "It was <em>dropped</em> & gone.", "br-<i>evil</i>"):
         assert needle in text, needle
-    assert tree.find("section", id="scenario-cross_network_script_alert_3_script_") is not None
+    assert tree.find("section", id="scenario-cross_network_script_alert_3_script_-23a96cdd") is not None
 
 
 def test_artifacts_outside_the_results_folder_are_never_copied(site):
@@ -223,15 +223,6 @@ def test_registered_results_trace_log_output_and_failed_items(tmp_path):
     assert result["hosts"][0]["total"] == 4
 
 
-def test_host_slugs_never_leave_the_folder():
-    names = ["..", ".", "", "a/b", "a_b", "../../etc", "web-07.example.org", "x" * 300]
-    slugs = report_model.host_slugs(names)
-    assert len(set(slugs.values())) == len(names)
-    for value in slugs.values():
-        assert value and "/" not in value and not value.startswith(".") and len(value) <= 90
-    assert slugs["web-07.example.org"] == "web-07.example.org"
-
-
 def test_user_chains_inherit_the_hook_they_were_entered_from():
     hops = [dict(table="nat", chain="OUTPUT"), dict(table="nat", chain="DOCKER"), dict(table="filter", chain="OUTPUT"),
             dict(table="filter", chain="FORWARD"), dict(table="filter", chain="DOCKER-USER"),
@@ -263,3 +254,27 @@ def test_nft_ruleset_hits_by_handle():
     assert [(line["text"].strip(), line["hit"]) for line in view["lines"] if line["rule"]] == [
         ("counter jump DOCKER-USER # handle 7", 0), ("jump DOCKER-FORWARD # handle 9", 1)]
     assert (view["hit"], view["total"]) == (1, 2)
+
+
+def test_missing_gateways_come_from_containers_or_host_facts(tmp_path):
+    docs = report_render.documents([os.path.join(FIXTURES, "fresh", "results.json")])
+    assert all(not n["gateway"] for s in docs[0]["scenarios"] for n in s["topology"]["networks"])
+    report_render.render(docs, str(tmp_path))
+    tree = page(tmp_path, "fresh-2010")
+
+    def labels(name):
+        svg = section(tree, name).find("figure").find("svg")
+        return [t.find("title").text() for t in svg.find_all("text") if t.text().startswith("network ")]
+
+    assert labels("host_to_container") == ["network bridge · gw 172.17.0.1"]
+    assert labels("container_to_container") == ["network pf-net-a · gw 172.18.0.1"]
+    assert labels("cross_network") == ["network pf-net-a · gw 172.18.0.1", "network pf-net-b"]
+    assert "gw ?" not in tree.text()
+
+
+def test_a_bridge_gateway_is_found_by_interface_when_names_differ():
+    topo = dict(networks=[dict(name="pf-x", bridge="br-9", gateway=None)], containers=[])
+    host = dict(bridges=[dict(name="renamed", bridge="br-9", gateway="172.30.0.1"),
+                         dict(name="pf-x", bridge="br-8", gateway=None)])
+    assert report_model.topology_with_gateways(topo, host)["networks"][0]["gateway"] == "172.30.0.1"
+    assert report_model.topology_with_gateways(topo, {})["networks"][0]["gateway"] is None
