@@ -6,11 +6,13 @@
 Generates 1M-line trace files (legacy kernel log and xtables-monitor) from the
 real fixtures, one TCP connection per block with its own client address and
 port, then measures in child processes, one per figure:
-  - parse only (lines to events): lines/s, peak RSS
+  - reference: one regex match and its dict per line, the least a parser can do: lines/s
+  - parse only (lines to events, through the format's parser): lines/s, peak RSS
   - full parse (events grouped into packets, NAT and fate; each packet dropped once built)
   - flow-filtered scan (1% of lines concern the flow): seconds, peak RSS
   - grep -c of the flow's address on the same file: seconds
-Writes bench/results/analysis.json and prints a Markdown table.
+Writes bench/results/analysis.json and prints a Markdown table with the ratios taken in
+this one run: parse/reference (speed), journeys/parse and flow/grep (time).
 
   PYTHONPATH=.venv/collections .venv/bin/python bench/analysis/bench_trace.py [--lines N]
 """
@@ -35,6 +37,13 @@ TEMPLATES = {
 CLIENT = "198.51.100.2"
 CLIENTS = 100
 FLOW_CLIENT_INDEX = 7
+# The reference: what one line needs, in one regex whose groups make the dict.
+REFERENCE = {
+    "legacy": r".*?TRACE: (?P<table>[a-z]+):(?P<chain>[^: ]+):(?P<type>\w+):(?P<num>\d+) IN=(?P<in>\S*) "
+              r"OUT=(?P<out>\S*) .*?SRC=(?P<src>\S+) DST=(?P<dst>\S+) LEN=(?P<len>\d+) .*?ID=(?P<id>\d+)",
+    "xtables-monitor": r"\s*(?P<kind>PACKET|TRACE): \d+ (?P<trace_id>[0-9a-f]+) (?:(?P<table>[a-z]+):"
+                       r"(?P<chain>[^: ]+):(?P<type>\w+)|.*?SRC=(?P<src>\S+) DST=(?P<dst>\S+) .*?ID=(?P<id>\d+))",
+}
 
 
 def client_address(index):
@@ -71,6 +80,15 @@ def measure(mode, kind, path):
     from ansible_collections.dockernet.packetflow.plugins.module_utils.analysis.formats import PARSERS
     from ansible_collections.dockernet.packetflow.plugins.module_utils.analysis.grouping import JourneyBuilder
     started = time.perf_counter()
+    if mode == "reference":
+        pattern = re.compile(REFERENCE[kind])
+        events = 0
+        with open(path, encoding="utf-8", errors="replace") as handle:
+            for line in handle:
+                match = pattern.match(line)
+                events += match is not None and bool(match.groupdict())
+        print(json.dumps({"seconds": time.perf_counter() - started, "events": events}))
+        return
     if mode == "parse":
         events = 0
         feed = PARSERS[kind]().feed
@@ -126,17 +144,22 @@ def main():
         path = os.path.join(RESULTS, "bench-%s.log" % kind)
         lines = generate(kind, path, args.lines)
         os.system("cat %s > /dev/null" % path)
+        reference = run_child("reference", kind, path)
         parse = run_child("parse", kind, path)
         full = run_child("full", kind, path)
         flow = run_child("flow", kind, path)
         grep_s, grep_count = grep_seconds(path, client_address(FLOW_CLIENT_INDEX) + " ")
         rows.append({
             "format": kind, "lines": lines, "bytes": os.path.getsize(path),
+            "reference_seconds": round(reference["seconds"], 3), "reference_events": reference["events"],
+            "reference_lines_per_second": int(lines / reference["seconds"]),
             "parse_seconds": round(parse["seconds"], 3), "parse_events": parse["events"],
+            "parse_vs_reference": round(reference["seconds"] / parse["seconds"], 2),
             "parse_lines_per_second": int(lines / parse["seconds"]), "parse_peak_mb": parse["peak_mb"],
             "full_seconds": round(full["seconds"], 3),
             "full_lines_per_second": int(lines / full["seconds"]),
             "full_packets": full["packets"], "full_peak_mb": full["peak_mb"],
+            "full_vs_parse": round(full["seconds"] / parse["seconds"], 2),
             "flow_seconds": round(flow["seconds"], 3), "flow_packets": flow["packets"],
             "flow_parsed_lines": lines - flow["counts"].get("filtered", 0),
             "flow_peak_mb": flow["peak_mb"],
@@ -146,13 +169,13 @@ def main():
         os.remove(path)
     with open(os.path.join(RESULTS, "analysis.json"), "w") as handle:
         json.dump({"python": sys.version.split()[0], "cpu_count": os.cpu_count(), "rows": rows}, handle, indent=2)
-    print("| format | lines | parse lines/s (peak MB) | journeys lines/s (peak MB) | flow scan s (peak MB) "
-          "| grep -c s | flow/grep |")
-    print("|---|---|---|---|---|---|---|")
+    print("| format | lines | reference lines/s | parse lines/s (peak MB) | parse speed / reference "
+          "| journeys lines/s (peak MB) | journeys time / parse | flow scan s (peak MB) | grep -c s | flow/grep |")
+    print("|---|---|---|---|---|---|---|---|---|---|")
     for row in rows:
-        print("| %(format)s | %(lines)d | %(parse_lines_per_second)d (%(parse_peak_mb)s) | "
-              "%(full_lines_per_second)d (%(full_peak_mb)s) | %(flow_seconds)s (%(flow_peak_mb)s) | "
-              "%(grep_seconds)s | %(flow_vs_grep)sx |" % row)
+        print("| %(format)s | %(lines)d | %(reference_lines_per_second)d | %(parse_lines_per_second)d (%(parse_peak_mb)s) "
+              "| %(parse_vs_reference)sx | %(full_lines_per_second)d (%(full_peak_mb)s) | %(full_vs_parse)sx "
+              "| %(flow_seconds)s (%(flow_peak_mb)s) | %(grep_seconds)s | %(flow_vs_grep)sx |" % row)
 
 
 if __name__ == "__main__":
