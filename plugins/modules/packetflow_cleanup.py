@@ -92,8 +92,8 @@ errors:
 diff:
   description:
     - The leftovers by kind (the keys of RV(removed)), before the module ran and after it.
-    - C(after) holds what is still there, the leftovers that could not be removed; in check mode it
-      is what would be left, so empty.
+    - C(after) holds what is still there, the leftovers that could not be removed; in check mode,
+      what would be left.
   returned: in diff mode
   type: dict
   contains:
