@@ -47,13 +47,19 @@ class ActionModule(ActionBase):
             if args["hosts"] is not None:
                 wanted = set(args["hosts"])
                 docs = [d for d in docs if d["host"] in wanted]
-            done = report_render.render(docs, dest, args["max_packets"], args["fleet_index"],
-                                        check=self._task.check_mode)
+            done = report_render.render(
+                docs, dest, args["max_packets"], args["fleet_index"], check=self._task.check_mode
+            )
         except (OSError, ValueError) as exc:
             raise AnsibleActionFail("cannot make the report: %s" % exc) from exc
         result.update(done)
         if not docs:
-            result.setdefault("warnings", []).append("no results to report: no results.json under src and no results given")
+            result.setdefault("warnings", []).append(
+                "no results to report: no results.json under src and no results given"
+            )
         result["msg"] = "%d host page(s)%s under %s" % (
-            len(done["pages"]), " and the fleet index" if done["index"] else "", done["dest"])
+            len(done["pages"]),
+            " and the fleet index" if done["index"] else "",
+            done["dest"],
+        )
         return result

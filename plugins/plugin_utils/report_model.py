@@ -14,10 +14,10 @@ import re
 from collections import Counter
 
 from ansible_collections.dockernet.packetflow.plugins.module_utils.analysis import narrate
-from ansible_collections.dockernet.packetflow.plugins.module_utils.analysis import ruleset as nf_ruleset
 from ansible_collections.dockernet.packetflow.plugins.module_utils.analysis.vocabulary import HOOKS, NAT_TARGETS, TABLES
 from ansible_collections.dockernet.packetflow.plugins.plugin_utils import report_svg
 from ansible_collections.dockernet.packetflow.plugins.plugin_utils.report_names import dir_name
+from ansible_collections.dockernet.packetflow.plugins.plugin_utils.report_ruleset import ruleset_view
 
 _NAT_IN_TEXT = re.compile(r"(?:-j |^|\s)(%s)\b" % "|".join(NAT_TARGETS), re.I)
 
@@ -59,8 +59,8 @@ def hook_names(hops):
 
 def stages(hops):
     """Group consecutive hops at the same hook and table into numbered steps (with their NAT, if any)."""
-    groups = []
-    for hop, hook in zip(hops, hook_names(hops)):
+    groups: list[dict] = []
+    for hop, hook in zip(hops, hook_names(hops), strict=True):
         table = str(hop.get("table") or "?")
         if groups and groups[-1]["hook"] == hook and groups[-1]["table"] == table:
             groups[-1]["hops"].append(hop)
@@ -99,7 +99,7 @@ def fingerprint(packet):
     if not packet:
         return "no packet", "-"
     hops = packet.get("hops") or []
-    hooks = []
+    hooks: list[str] = []
     for hook in hook_names(hops):
         if not hooks or hooks[-1] != hook:
             hooks.append(hook)
@@ -156,8 +156,17 @@ def _journey_rows(packet):
     for group in stages(hops):
         for hop in group["hops"]:
             step_of[id(hop)] = (group["step"], group["hook"])
-    hop_rows = [dict(kind="hook", hop=h, step=step_of[id(h)][0], hook=step_of[id(h)][1], where=narrate.where(h),
-                     nat=bool(nat_target(h))) for h in hops]
+    hop_rows = [
+        dict(
+            kind="hook",
+            hop=h,
+            step=step_of[id(h)][0],
+            hook=step_of[id(h)][1],
+            where=narrate.where(h),
+            nat=bool(nat_target(h)),
+        )
+        for h in hops
+    ]
     caps = [dict(kind="capture", cap=c) for c in packet.get("captures") or []]
     journey = packet.get("journey") or []
     if journey:
@@ -176,85 +185,20 @@ def _journey_rows(packet):
 def packet_view(packet):
     """What the page shows for one prominent packet."""
     rewrites = narrate.nat_texts(packet)
-    return dict(packet=packet, rows=journey_rows(packet), nat=rewrites,
-                changes=[] if rewrites else narrate.address_changes(packet),
-                sentence=narrate.fate_sentence(packet), diagram=report_svg.hook_diagram(packet, stages(packet.get("hops") or [])))
-
-
-def nft_json_lines(text):
-    """``nft -j list ruleset`` output as nft-like lines, each rule ending in ``# handle N``."""
-    try:
-        chains = nf_ruleset.parse_nft_json(text)
-    except ValueError:
-        return str(text).splitlines()
-    lines, table = [], None
-    for (tname, cname), chain in chains.items():
-        if tname != table:
-            lines += (["}"] if table is not None else []) + ["table %s {" % tname]
-            table = tname
-        hook = " # hook %s, policy %s" % (chain["hook"], chain["policy"]) if chain["hook"] else ""
-        lines.append("  chain %s {%s" % (cname, hook))
-        lines += ["    %s # handle %s" % (rule["text"], rule["handle"]) for rule in chain["rules"]]
-        lines.append("  }")
-    return lines + (["}"] if table is not None else [])
-
-
-def nft_text(text):
-    """An nft rule's text without handle comment, counters, quotes and ``meta``, for comparing."""
-    text = re.sub(r"#\s*handle \d+\s*$", "", str(text or "")).replace('"', "")
-    text = re.sub(r"\bcounter( packets \d+ bytes \d+)?|\bmeta\b", "", text)
-    return " ".join(text.split())
-
-
-def ruleset_view(ruleset, packets):
-    """Lines of the ruleset with the rules that packets hit marked.
-
-    iptables-save rules are matched by table, chain and number; nft rules by table and
-    handle, or by table, chain and text when the trace gave no handle.
-    """
-    ruleset = ruleset or {}
-    hits = Counter()
-    for packet in packets:
-        for hop in packet.get("hops") or []:
-            if hop.get("type") == "rule":
-                table, chain = hop.get("table"), hop.get("chain")
-                hits[(table, chain, hop.get("rule"))] += 1
-                if hop.get("handle") is not None:
-                    hits[("handle", table, str(hop.get("handle")))] += 1
-                else:
-                    hits[("text", table, chain, nft_text(hop.get("rule_text")))] += 1
-    for hit in ruleset.get("hit") or []:
-        key = (hit.get("table"), hit.get("chain"), hit.get("rule"))
-        hits[key] = hits[key] or 1
-    text = str(ruleset.get("text") or "")
-    raw = nft_json_lines(text) if ruleset.get("format") == "nft-json" else text.splitlines()
-    lines, table, chain, counts = [], None, None, Counter()
-    for line in raw:
-        stripped = line.strip()
-        count = None
-        if stripped.startswith("*"):
-            table = stripped[1:]
-        elif stripped.startswith("-A "):
-            name = stripped.split()[1]
-            counts[(table, name)] += 1
-            count = hits.get((table, name, counts[(table, name)]), 0)
-        elif stripped.startswith("table "):
-            table = stripped.split()[-2] if stripped.endswith("{") else stripped.split()[-1]
-        elif stripped.startswith("chain "):
-            chain = stripped.split()[1]
-        else:
-            match = re.search(r"# handle (\d+)\s*$", stripped)
-            if match:
-                count = hits.get(("handle", table, match.group(1)), 0) or \
-                    hits.get(("text", table, chain, nft_text(stripped)), 0)
-        lines.append(dict(text=line, hit=count or 0, rule=count is not None))
-    return dict(format=ruleset.get("format") or "", lines=lines,
-                hit=sum(1 for line in lines if line["hit"]), total=sum(1 for line in lines if line["rule"]))
+    return dict(
+        packet=packet,
+        rows=journey_rows(packet),
+        nat=rewrites,
+        changes=[] if rewrites else narrate.address_changes(packet),
+        sentence=narrate.fate_sentence(packet),
+        diagram=report_svg.hook_diagram(packet, stages(packet.get("hops") or [])),
+    )
 
 
 def capture_view(packets, limit):
     """Captures grouped by interface, in time order, each with its packet."""
-    by_iface, start = {}, None
+    by_iface: dict[str, list] = {}
+    start = None
     for packet in packets:
         for cap in packet.get("captures") or []:
             by_iface.setdefault(str(cap.get("iface") or "?"), []).append((cap, packet))
@@ -263,20 +207,35 @@ def capture_view(packets, limit):
     out = []
     for iface in sorted(by_iface):
         rows = sorted(by_iface[iface], key=lambda r: (r[0].get("ts") is None, r[0].get("ts") or 0))
-        out.append(dict(iface=iface, total=len(rows), rows=[
-            dict(cap=c, packet=p, rel=None if c.get("ts") is None or start is None else c["ts"] - start)
-            for c, p in rows[:limit]]))
+        out.append(
+            dict(
+                iface=iface,
+                total=len(rows),
+                rows=[
+                    dict(cap=c, packet=p, rel=None if c.get("ts") is None or start is None else c["ts"] - start)
+                    for c, p in rows[:limit]
+                ],
+            )
+        )
     return out
 
 
 def path_groups(packets):
     """Count packets by path, so thousands of packets read as a few distinct paths."""
-    groups = {}
+    groups: dict[str, dict] = {}
     for packet in packets:
         text, code = fingerprint(packet)
-        group = groups.setdefault(code, dict(code=code, text=text, count=0, first=packet.get("id"),
-                                             direction=packet.get("direction") or "request",
-                                             fate=packet.get("fate") or "unknown"))
+        group = groups.setdefault(
+            code,
+            dict(
+                code=code,
+                text=text,
+                count=0,
+                first=packet.get("id"),
+                direction=packet.get("direction") or "request",
+                fate=packet.get("fate") or "unknown",
+            ),
+        )
         group["count"] += 1
     return sorted(groups.values(), key=lambda g: -g["count"])
 
@@ -286,15 +245,23 @@ def scenario_view(scenario, host, limit, artifacts):
     packets = scenario.get("packets") or []
     request, reply = narrate.first_pair(packets)
     return dict(
-        s=scenario, anchor=anchor(scenario.get("scenario")), name=scenario.get("scenario") or "unnamed", status=status(scenario),
-        explanation=narrate.explain(scenario), notes=narrate.notes(scenario, host),
+        s=scenario,
+        anchor=anchor(scenario.get("scenario")),
+        name=scenario.get("scenario") or "unnamed",
+        status=status(scenario),
+        explanation=narrate.explain(scenario),
+        notes=narrate.notes(scenario, host),
         topology=report_svg.topology(topology_with_gateways(scenario.get("topology") or {}, host), host),
         request=packet_view(request) if request else None,
         reply=packet_view(reply) if reply else None,
         packets=[dict(p=p, decided=narrate.where(p.get("fate_at"))) for p in packets[:limit]],
-        packet_total=len(packets), groups=path_groups(packets),
-        captures=capture_view(packets, limit), ruleset=ruleset_view(scenario.get("ruleset"), packets),
-        artifacts=artifacts, fingerprint=scenario_fingerprint(scenario))
+        packet_total=len(packets),
+        groups=path_groups(packets),
+        captures=capture_view(packets, limit),
+        ruleset=ruleset_view(scenario.get("ruleset"), packets),
+        artifacts=artifacts,
+        fingerprint=scenario_fingerprint(scenario),
+    )
 
 
 def topology_with_gateways(topo, host):
@@ -307,8 +274,14 @@ def topology_with_gateways(topo, host):
     networks = []
     for net in topo.get("networks") or []:
         if not net.get("gateway"):
-            gateway = next((c.get("gateway") for c in topo.get("containers") or []
-                            if c.get("network") == net.get("name") and c.get("gateway")), None)
+            gateway = next(
+                (
+                    c.get("gateway")
+                    for c in topo.get("containers") or []
+                    if c.get("network") == net.get("name") and c.get("gateway")
+                ),
+                None,
+            )
             net = dict(net, gateway=gateway or _bridge_gateway(net, host.get("bridges") or []))
         networks.append(net)
     return dict(topo, networks=networks)
@@ -317,15 +290,16 @@ def topology_with_gateways(topo, host):
 def _bridge_gateway(net, bridges):
     """The gateway the host facts give for a network's name or its bridge interface."""
     for bridge in bridges:
-        if bridge.get("gateway") and (bridge.get("name") == net.get("name")
-                                      or (net.get("bridge") and bridge.get("bridge") == net.get("bridge"))):
+        if bridge.get("gateway") and (
+            bridge.get("name") == net.get("name") or (net.get("bridge") and bridge.get("bridge") == net.get("bridge"))
+        ):
             return bridge["gateway"]
     return None
 
 
 def host_facts(doc):
     """Host facts for the header: results.json facts, completed by the scenarios' host entries."""
-    facts = dict((doc.get("facts") or {}))
+    facts = dict(doc.get("facts") or {})
     for scenario in doc.get("scenarios") or []:
         for key, value in (scenario.get("host") or {}).items():
             facts.setdefault(key, value)
@@ -348,15 +322,20 @@ def fleet(docs):
                 names.append(scenario.get("scenario"))
     majority, split = {}, []
     for name in names:
-        codes = Counter(scenario_fingerprint(s)[1] for d in docs for s in d["scenarios"]
-                        if s.get("scenario") == name and s.get("packets"))
+        codes = Counter(
+            scenario_fingerprint(s)[1]
+            for d in docs
+            for s in d["scenarios"]
+            if s.get("scenario") == name and s.get("packets")
+        )
         top = codes.most_common(2)
         majority[name] = top[0][0] if top and (len(top) == 1 or top[0][1] > top[1][1]) else None
         if majority[name] is None and len(codes) > 1:
             split.append(name)
-    rows, totals = [], Counter()
+    rows = []
+    totals: Counter = Counter()
     for doc in docs:
-        cells = []
+        cells: list[dict | None] = []
         for name in names:
             scenario = next((s for s in doc["scenarios"] if s.get("scenario") == name), None)
             if scenario is None:
@@ -366,14 +345,28 @@ def fleet(docs):
             state = status(scenario)
             totals[state] += 1
             drift = bool(scenario.get("packets")) and majority[name] is not None and code != majority[name]
-            cells.append(dict(status=state, fate=(scenario.get("observed") or {}).get("fate")
-                              or (narrate.first_pair(scenario.get("packets") or [])[0] or {}).get("fate") or "unknown",
-                              expected=(scenario.get("expected") or {}).get("fate"), text=text, code=code,
-                              drift=drift, split=name in split and bool(scenario.get("packets")), anchor=anchor(name),
-                              error=scenario.get("error")))
-        rows.append(dict(doc=doc, facts=host_facts(doc), cells=cells,
-                         summary=Counter(c["status"] for c in cells if c)))
+            cells.append(
+                dict(
+                    status=state,
+                    fate=(scenario.get("observed") or {}).get("fate")
+                    or (narrate.first_pair(scenario.get("packets") or [])[0] or {}).get("fate")
+                    or "unknown",
+                    expected=(scenario.get("expected") or {}).get("fate"),
+                    text=text,
+                    code=code,
+                    drift=drift,
+                    split=name in split and bool(scenario.get("packets")),
+                    anchor=anchor(name),
+                    error=scenario.get("error"),
+                )
+            )
+        rows.append(dict(doc=doc, facts=host_facts(doc), cells=cells, summary=Counter(c["status"] for c in cells if c)))
     per_scenario = [Counter(r["cells"][i]["status"] for r in rows if r["cells"][i]) for i in range(len(names))]
-    return dict(names=names, rows=rows, per_scenario=per_scenario,
-                totals=dict(total=sum(totals.values()), **{k: totals.get(k, 0) for k in ("pass", "fail", "error", "partial")}),
-                drift=sum(1 for r in rows for c in r["cells"] if c and c["drift"]), split=split)
+    return dict(
+        names=names,
+        rows=rows,
+        per_scenario=per_scenario,
+        totals=dict(total=sum(totals.values()), **{k: totals.get(k, 0) for k in ("pass", "fail", "error", "partial")}),
+        drift=sum(1 for r in rows for c in r["cells"] if c and c["drift"]),
+        split=split,
+    )

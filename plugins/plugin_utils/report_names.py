@@ -32,5 +32,5 @@ def dir_name(name, default="_"):
     safe = _UNSAFE.sub("_", text).lstrip(".")
     if safe and safe == text and len(safe) <= MAX_LENGTH and safe not in RESERVED:
         return safe
-    digest = hashlib.sha1(text.encode("utf-8", "surrogatepass")).hexdigest()[:_DIGEST_LENGTH - 1]
-    return "%s-%s" % (safe[:MAX_LENGTH - _DIGEST_LENGTH] or default, digest)
+    digest = hashlib.sha1(text.encode("utf-8", "surrogatepass")).hexdigest()[: _DIGEST_LENGTH - 1]
+    return "%s-%s" % (safe[: MAX_LENGTH - _DIGEST_LENGTH] or default, digest)

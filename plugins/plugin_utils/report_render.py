@@ -26,8 +26,13 @@ PAGE_MODE, ARTIFACT_MODE = 0o644, 0o600
 
 def environment():
     """Jinja2 environment of the report: autoescape on for every template."""
-    return Environment(loader=FileSystemLoader(TEMPLATES), autoescape=True,
-                       undefined=ChainableUndefined, trim_blocks=False, keep_trailing_newline=True)
+    return Environment(
+        loader=FileSystemLoader(TEMPLATES),
+        autoescape=True,
+        undefined=ChainableUndefined,
+        trim_blocks=False,
+        keep_trailing_newline=True,
+    )
 
 
 def load_json(path):
@@ -44,18 +49,20 @@ def scenario_from(item):
     if "scenario" in item:
         return item
     if item.get("packets") is not None:
-        return dict(item, scenario=item.get("name") or "trace_log",
-                    description=item.get("description") or "Packets of a trace log gathered elsewhere.")
+        return dict(
+            item,
+            scenario=item.get("name") or "trace_log",
+            description=item.get("description") or "Packets of a trace log gathered elsewhere.",
+        )
     label = item.get("item")
     if isinstance(label, dict):
         label = label.get("scenario") or label.get("name")
-    return dict(scenario=str(label or "unnamed"), error=item.get("msg") or "the scenario task failed",
-                packets=[])
+    return dict(scenario=str(label or "unnamed"), error=item.get("msg") or "the scenario task failed", packets=[])
 
 
 def documents(src=(), results=(), default_host="localhost"):
     """Gather results.json files and registered results into one document per host."""
-    docs = {}
+    docs: dict[str, dict] = {}
 
     def add(doc, base):
         host = str(doc.get("host") or default_host)
@@ -151,8 +158,11 @@ def artifact(path, roots, fetched, host_dir, subdir, check):
     source = locate(path, roots, fetched)
     if source is None:
         return dict(path=path, href=None), False
-    target = source if inside(host_dir, source) else os.path.join(
-        host_dir, "artifacts", subdir, dir_name(os.path.basename(source), "file"))
+    target = (
+        source
+        if inside(host_dir, source)
+        else os.path.join(host_dir, "artifacts", subdir, dir_name(os.path.basename(source), "file"))
+    )
     changed = False
     if target != source and not (os.path.isfile(target) and filecmp.cmp(source, target, shallow=False)):
         changed = True
@@ -179,7 +189,8 @@ def artifacts(scenario, base, host_dir, check):
     run = dir_name(scenario.get("run_id"), "run")
     fetched = [(subdir,), (run, subdir), (run,)]
     roots = [base or host_dir, host_dir]
-    changed, out = False, dict(pcaps={})
+    changed = False
+    out: dict = dict(pcaps={})
     for iface, path in sorted((arts.get("pcaps") or {}).items()):
         out["pcaps"][iface], moved = artifact(path, roots, fetched, host_dir, subdir, check)
         changed |= moved
@@ -198,8 +209,12 @@ def host_page(env, doc, host_dir, limit, fleet_href, check=False):
         changed |= moved
         views.append(report_model.scenario_view(scenario, facts, limit, arts))
     html = env.get_template("host.html.j2").render(
-        facts=facts, generated=doc.get("generated"), views=views,
-        summary=report_model.summary(views), fleet_href=fleet_href)
+        facts=facts,
+        generated=doc.get("generated"),
+        views=views,
+        summary=report_model.summary(views),
+        fleet_href=fleet_href,
+    )
     return html, views, changed
 
 
@@ -228,6 +243,13 @@ def render(docs, dest, limit=500, fleet_index=True, check=False):
         html = env.get_template("fleet.html.j2").render(fleet=fleet)
         index = os.path.join(dest, "index.html")
         changed |= write(index, html.encode("utf-8"), PAGE_MODE, check)
-        return dict(changed=changed, dest=dest, pages=pages, index=index, hosts=hosts,
-                    totals=fleet["totals"], drift=fleet["drift"])
+        return dict(
+            changed=changed,
+            dest=dest,
+            pages=pages,
+            index=index,
+            hosts=hosts,
+            totals=fleet["totals"],
+            drift=fleet["drift"],
+        )
     return dict(changed=changed, dest=dest, pages=pages, index=None, hosts=hosts, totals=None, drift=None)

@@ -12,15 +12,20 @@ from __future__ import annotations
 from ansible_collections.dockernet.packetflow.plugins.module_utils.analysis import narrate
 from ansible_collections.dockernet.packetflow.plugins.module_utils.analysis.vocabulary import HOOK_TABLES
 
-HOOK_POS = {"PREROUTING": (80, 34), "FORWARD": (270, 34), "POSTROUTING": (460, 34),
-            "INPUT": (80, 190), "OUTPUT": (460, 190)}
+HOOK_POS = {
+    "PREROUTING": (80, 34),
+    "FORWARD": (270, 34),
+    "POSTROUTING": (460, 34),
+    "INPUT": (80, 190),
+    "OUTPUT": (460, 190),
+}
 BOX_W, TITLE_H, ROW_H = 130, 20, 17
 
 
 def short(text, size):
     """Cut ``text`` to ``size`` characters, marking the cut."""
     text = str(text if text is not None else "")
-    return text if len(text) <= size else text[:size - 1] + "…"
+    return text if len(text) <= size else text[: size - 1] + "…"
 
 
 def _text(x, y, text, cls="", anchor="start", title=None):
@@ -41,8 +46,9 @@ def hook_boxes(extra):
     boxes = {}
     for hook, (x, y) in HOOK_POS.items():
         others = [t for t in dict.fromkeys(extra.get(hook, [])) if t not in HOOK_TABLES[hook]]
-        tables = ([t for t in others if t != "security"] + list(HOOK_TABLES[hook])
-                  + [t for t in others if t == "security"])
+        tables = (
+            [t for t in others if t != "security"] + list(HOOK_TABLES[hook]) + [t for t in others if t == "security"]
+        )
         rows = {t: y + TITLE_H + i * ROW_H for i, t in enumerate(tables)}
         boxes[hook] = dict(x=x, y=y, h=TITLE_H + len(tables) * ROW_H + 4, rows=rows)
     return boxes
@@ -55,7 +61,7 @@ def mid(box):
 
 def hook_diagram(packet, groups):
     """The five hooks with their tables, and this packet's numbered steps through them."""
-    extra = {}
+    extra: dict[str, list[str]] = {}
     for group in groups:
         if group["hook"] in HOOK_POS:
             extra.setdefault(group["hook"], []).append(group["table"])
@@ -84,7 +90,8 @@ def hook_diagram(packet, groups):
             hit = any(g["hook"] == hook and g["table"] == table for g in groups)
             shapes.append(_rect(box["x"] + 4, y, BOX_W - 8, ROW_H - 2, "cell hit" if hit else "cell"))
             shapes.append(_text(box["x"] + 10, y + 12, table, "cellname"))
-    points, marks, used = [], [], {}
+    points, marks = [], []
+    used: dict[tuple[str, str], int] = {}
     for group in groups:
         box = boxes.get(group["hook"])
         if box is None or group["table"] not in box["rows"]:
@@ -114,8 +121,7 @@ def hook_diagram(packet, groups):
             shapes.append(_text(box["x"] + BOX_W + 6, points[-1][1] + 4, text, "verdict " + fate))
         else:
             shapes.append(_text(box["x"] + 48, box["y"] + box["h"] + 14, text, "verdict " + fate))
-    return dict(width=720, height=max(b["y"] + b["h"] for b in boxes.values()) + 22, shapes=shapes,
-                empty=not points)
+    return dict(width=720, height=max(b["y"] + b["h"] for b in boxes.values()) + 22, shapes=shapes, empty=not points)
 
 
 def topology(topo, host):
@@ -140,15 +146,29 @@ def topology(topo, host):
     width = alone_x + (160 * len(alone)) + 20
     height = 290
     shapes.append(_rect(host_x, 10, width - host_x - 10, height - 20, "hostbox"))
-    shapes.append(_text(host_x + 10, 30, short("host " + str(host.get("name") or ""), 48), "hosttitle",
-                        title=host.get("name")))
+    shapes.append(
+        _text(host_x + 10, 30, short("host " + str(host.get("name") or ""), 48), "hosttitle", title=host.get("name"))
+    )
     shapes.append(_rect(stack_x, top, 170, 86, "stack"))
     shapes.append(_text(stack_x + 8, top + 18, "host network stack", "bold"))
-    shapes.append(_text(stack_x + 8, top + 36, short(host.get("primary_address") or "netfilter hooks here", 24),
-                        "mono" if host.get("primary_address") else "small muted"))
+    shapes.append(
+        _text(
+            stack_x + 8,
+            top + 36,
+            short(host.get("primary_address") or "netfilter hooks here", 24),
+            "mono" if host.get("primary_address") else "small muted",
+        )
+    )
     for i, c in enumerate(shared[:2]):
-        shapes.append(_text(stack_x + 8, top + 54 + 16 * i, short("%s (--network host)" % c.get("name"), 26),
-                            "small", title=c.get("name")))
+        shapes.append(
+            _text(
+                stack_x + 8,
+                top + 54 + 16 * i,
+                short("%s (--network host)" % c.get("name"), 26),
+                "small",
+                title=c.get("name"),
+            )
+        )
     bus_y = 262
     if columns:
         last = columns[-1]
@@ -171,16 +191,20 @@ def topology(topo, host):
     for i, c in enumerate(alone):
         cx = alone_x + i * 160
         shapes += _container(cx, top + 60, c)
-        shapes.append(_text(cx, top + 136, short("network %s: only lo" % (c.get("network") or "none"), 22),
-                            "small muted"))
+        shapes.append(
+            _text(cx, top + 136, short("network %s: only lo" % (c.get("network") or "none"), 22), "small muted")
+        )
     if peer:
         shapes.append(_rect(10, top, 160, 86, "peer"))
         shapes.append(_text(18, top + 18, "outside client", "bold"))
-        shapes.append(_text(18, top + 36, short("netns " + str(peer.get("netns") or "?"), 22), "small",
-                            title=peer.get("netns")))
+        shapes.append(
+            _text(18, top + 36, short("netns " + str(peer.get("netns") or "?"), 22), "small", title=peer.get("netns"))
+        )
         shapes.append(_text(18, top + 54, short(peer.get("ip") or "?", 22), "mono"))
         shapes.append(_line(170, top + 70, stack_x, top + 70, "wire veth"))
-        shapes.append(_text(176, top + 64, short(peer.get("veth") or "veth", 14), "small muted", title=peer.get("veth")))
+        shapes.append(
+            _text(176, top + 64, short(peer.get("veth") or "veth", 14), "small muted", title=peer.get("veth"))
+        )
         shapes.append(_text(stack_x - 4, top + 84, short(peer.get("host_ip") or "", 16), "small mono", "end"))
     return dict(width=width, height=height, shapes=shapes, empty=not (containers or peer))
 

@@ -8,8 +8,10 @@ from __future__ import annotations
 import os
 from collections import OrderedDict
 
+from ansible_collections.dockernet.packetflow.plugins.module_utils.analysis.narrate import summarize
 from ansible_collections.dockernet.packetflow.plugins.module_utils.analysis.pcap import read_capture
-from ansible_collections.dockernet.packetflow.plugins.module_utils.analysis.resolve import FLOW_FIELDS, summarize
+from ansible_collections.dockernet.packetflow.plugins.module_utils.analysis.resolve import FLOW_FIELDS
+from ansible_collections.dockernet.packetflow.plugins.module_utils.analysis.vocabulary import ICMP_REPLIES
 
 CAPTURE_KEYS = (
     "ts",
@@ -114,7 +116,7 @@ def _complete_flow(packet, record):
         if packet["flow"].get(key) is None and record.get(key) is not None:
             packet["flow"][key] = record[key]
     packet["summary"] = summarize(packet["flow"])
-    if packet["direction"] == "request" and packet["flow"].get("icmp_type") in (0, 14):
+    if packet["direction"] == "request" and packet["flow"].get("icmp_type") in ICMP_REPLIES:
         packet["direction"] = "reply"
 
 

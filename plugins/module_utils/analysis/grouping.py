@@ -19,9 +19,13 @@ from ansible_collections.dockernet.packetflow.plugins.module_utils.analysis.form
     detect_stream,
 )
 from ansible_collections.dockernet.packetflow.plugins.module_utils.analysis.resolve import finish_packet
-from ansible_collections.dockernet.packetflow.plugins.module_utils.analysis.ruleset import HOOK_NAMES, load_ruleset
+from ansible_collections.dockernet.packetflow.plugins.module_utils.analysis.ruleset import load_ruleset
+from ansible_collections.dockernet.packetflow.plugins.module_utils.analysis.vocabulary import (
+    HOOKS,
+    ICMP_REPLIES,
+    ICMP_REQUESTS,
+)
 
-HOOKS = tuple(HOOK_NAMES.values())
 UNPARSED_LIMIT = 1000
 OPEN_PACKET_LIMIT = 1024
 CONNECTION_LIMIT = 8192
@@ -154,9 +158,9 @@ class JourneyBuilder:
             direction = "reply" if direction == "request" else "request"
         else:
             connection, direction, known = forward, "request", False
-        if icmp_type in (0, 14):
+        if icmp_type in ICMP_REPLIES:
             direction = "reply"
-        elif icmp_type in (8, 13):
+        elif icmp_type in ICMP_REQUESTS:
             direction = "request"
         return direction, connection, known
 

@@ -10,24 +10,76 @@ from __future__ import annotations
 
 import re
 
-from ansible_collections.dockernet.packetflow.plugins.module_utils.analysis.vocabulary import ICMP_NAMES
+from ansible_collections.dockernet.packetflow.plugins.module_utils.analysis.vocabulary import ICMP_NAMES, TCP_FLAGS
 
 ARROW = "\u2192"
-HOOK_SHORT = {"PREROUTING": "PRE", "INPUT": "IN", "FORWARD": "FWD", "OUTPUT": "OUT",
-              "POSTROUTING": "POST", "OTHER": "?"}
+HOOK_SHORT = {
+    "PREROUTING": "PRE",
+    "INPUT": "IN",
+    "FORWARD": "FWD",
+    "OUTPUT": "OUT",
+    "POSTROUTING": "POST",
+    "OTHER": "?",
+}
 FATE_MARKS = {"delivered": "\u2713", "dropped": "\u2717"}
+# A summary names SYN first, then the other flags by bit.
+SUMMARY_FLAGS = ("SYN",) + tuple(flag for flag in TCP_FLAGS if flag != "SYN")
+
+
+def summarize(event):
+    """'172.18.0.2 > 172.19.0.2 ICMP echo-request id 20 seq 0' style one-liner of a packet's headers."""
+    proto = event.get("proto") or "IP"
+    src, dst = event.get("src"), event.get("dst")
+    if event.get("sport") is not None:
+        text = "%s:%s > %s:%s %s" % (src, event["sport"], dst, event.get("dport"), proto)
+        if event.get("tcp_flags"):
+            text += " " + ",".join(flag for flag in SUMMARY_FLAGS if flag in event["tcp_flags"])
+        return text
+    text = "%s > %s %s" % (src, dst, proto)
+    if event.get("icmp_type") is not None:
+        text += " " + ICMP_NAMES.get(event["icmp_type"], "type %s" % event["icmp_type"])
+    if event.get("icmp_id") is not None:
+        text += " id %s seq %s" % (event["icmp_id"], event.get("icmp_seq"))
+    if event.get("ip_id") is not None:
+        text += " (ip id %s)" % event["ip_id"]
+    return text
+
+
+def nat_text(kind, before, after, rule_hop):
+    """One NAT step, e.g. 'DNAT 192.0.2.2:8080 → 172.17.0.2:80 by nat DOCKER rule 4'; no rule hop: conntrack did it."""
+    if rule_hop is not None:
+        by = " by %s %s %s" % (rule_hop["table"], rule_hop["chain"], _rule_name(rule_hop))
+    else:
+        by = " by conntrack (the NAT of this connection, decided by its first packet)"
+    return "%s %s %s %s%s" % (kind, before, ARROW, after or "(address of the outgoing interface)", by)
+
+
+def _rule_name(hop):
+    """'rule 4', 'rule handle 15' or the rule text, whichever is known."""
+    if hop.get("rule") is not None:
+        return "rule %s" % hop["rule"]
+    if hop.get("handle") is not None:
+        return "rule handle %s" % hop["handle"]
+    return "rule '%s'" % hop.get("rule_text")
 
 
 def outcome(traffic, expected, observed, packets):
     """One sentence on a run's outcome, naming the rule that decided it."""
-    what = "; ".join("%s %s -> %s%s" % (i["proto"].upper(), i["from"], i["to"], ":%s" % i["port"] if i["port"] else "")
-                     for i in traffic)
+    what = "; ".join(
+        "%s %s -> %s%s" % (i["proto"].upper(), i["from"], i["to"], ":%s" % i["port"] if i["port"] else "")
+        for i in traffic
+    )
     at = observed.get("fate_at") or {}
     if observed["fate"] == "dropped":
         rule = at.get("rule_text") or ""
         text = "%s: dropped by %s %s %s %s%s." % (
-            what, at.get("table"), at.get("chain"), at.get("type", "rule"), at.get("rule", ""),
-            " (%s)" % rule if rule else "")
+            what,
+            at.get("table"),
+            at.get("chain"),
+            at.get("type", "rule"),
+            at.get("rule", ""),
+            " (%s)" % rule if rule else "",
+        )
     else:
         text = "%s: %s." % (what, observed["fate"])
     nats = [n.get("text") for p in packets for n in p.get("nat") or [] if n.get("text")]
@@ -88,7 +140,9 @@ def address_changes(packet):
     for hop in packet.get("hops") or []:
         cur = (hop.get("src"), hop.get("dst"))
         if prev and None not in cur and None not in prev and cur != prev:
-            out.append("addresses changed at %s: %s > %s became %s > %s" % (where(hop), prev[0], prev[1], cur[0], cur[1]))
+            out.append(
+                "addresses changed at %s: %s > %s became %s > %s" % (where(hop), prev[0], prev[1], cur[0], cur[1])
+            )
         prev = cur if None not in cur else prev
     return out
 
@@ -99,12 +153,16 @@ def describe(packet):
     proto = str(flow.get("proto") or "").upper()
     reply = packet.get("direction") == "reply"
     if proto == "ICMP":
-        name = ICMP_NAMES.get(flow.get("icmp_type"))
+        icmp_type = flow.get("icmp_type")
+        name = ICMP_NAMES.get(icmp_type) if isinstance(icmp_type, int) else None
         kind = "ICMP " + name.replace("-", " ") if name else "ICMP packet"
     elif proto in ("TCP", "UDP"):
         port = flow.get("sport") if reply else flow.get("dport")
-        kind = "%s %s %s port %s" % (proto, "reply" if reply else "packet", "from" if reply else "to", port) \
-            if port else proto + " packet"
+        kind = (
+            "%s %s %s port %s" % (proto, "reply" if reply else "packet", "from" if reply else "to", port)
+            if port
+            else proto + " packet"
+        )
     else:
         kind = "reply" if reply else "packet"
     src, dst = flow.get("src") or "?", flow.get("dst") or "?"
@@ -154,28 +212,39 @@ def notes(scenario, host):
     flags = [f for p in packets for f in (p.get("flags") or [])]
     traffic = scenario.get("traffic") or []
     if host.get("br_netfilter") is False and (
-            "captured_not_traced" in flags or (packets and not any(p.get("hops") for p in packets))):
-        out.append("Bridged traffic between containers on one bridge skipped iptables: the "
-                   "br_netfilter module is not loaded (Docker 27.3 and later no longer load it "
-                   "by default), so an empty path here does not mean the packet was dropped.")
+        "captured_not_traced" in flags or (packets and not any(p.get("hops") for p in packets))
+    ):
+        out.append(
+            "Bridged traffic between containers on one bridge skipped iptables: the "
+            "br_netfilter module is not loaded (Docker 27.3 and later no longer load it "
+            "by default), so an empty path here does not mean the packet was dropped."
+        )
     if host.get("userland_proxy") and any(str(t.get("to", "")).startswith("127.") for t in traffic):
-        out.append("Traffic to a 127.0.0.1 published port is taken by docker-proxy, a userland "
-                   "process: the host's connection ends at the proxy, which opens a new one to "
-                   "the container from the bridge gateway address.")
+        out.append(
+            "Traffic to a 127.0.0.1 published port is taken by docker-proxy, a userland "
+            "process: the host's connection ends at the proxy, which opens a new one to "
+            "the container from the bridge gateway address."
+        )
     if "path_incomplete" in flags:
-        out.append("Some paths stop before a verdict (marked unknown): the trace of those packets ends "
-                   "early, for example because the back end traces no hook after the last one shown.")
+        out.append(
+            "Some paths stop before a verdict (marked unknown): the trace of those packets ends "
+            "early, for example because the back end traces no hook after the last one shown."
+        )
     if "conntrack_skipped_nat" in flags:
-        out.append("Later packets of a connection skip the nat table: conntrack remembers the "
-                   "first packet's rewrite and applies it without traversing nat again.")
+        out.append(
+            "Later packets of a connection skip the nat table: conntrack remembers the "
+            "first packet's rewrite and applies it without traversing nat again."
+        )
     missing = sorted({f.split(":", 1)[1] for f in flags if f.startswith("traced_not_captured:")})
     if missing:
         out.append("TRACE saw packets that tcpdump did not capture on: %s." % ", ".join(missing))
     out += [str(w) for w in scenario.get("warnings_list") or []]
     stats = scenario.get("stats") or {}
     if stats.get("kernel_drops") or stats.get("lost_lines_suspected"):
-        out.append("Some trace lines or captured packets were lost (kernel drops %s); the paths "
-                   "may be incomplete." % (stats.get("kernel_drops") or 0))
+        out.append(
+            "Some trace lines or captured packets were lost (kernel drops %s); the paths "
+            "may be incomplete." % (stats.get("kernel_drops") or 0)
+        )
     return out
 
 

@@ -13,6 +13,8 @@ from __future__ import annotations
 import socket
 import struct
 
+from ansible_collections.dockernet.packetflow.plugins.module_utils.analysis.vocabulary import IP_PROTOCOLS, TCP_FLAGS
+
 LINKTYPE_ETHERNET = 1
 LINKTYPE_RAW = 101
 LINKTYPE_LINUX_SLL = 113
@@ -20,7 +22,6 @@ LINKTYPE_IPV4 = 228
 LINKTYPE_LINUX_SLL2 = 276
 # Linux packet types (sll_pkttype): 4 is PACKET_OUTGOING, the others arrive.
 _OUTGOING = 4
-_TCP_FLAG_NAMES = ("FIN", "SYN", "RST", "PSH", "ACK", "URG", "ECE", "CWR")
 _PCAP_MAGIC = {
     b"\xd4\xc3\xb2\xa1": ("<", 1e-6),
     b"\xa1\xb2\xc3\xd4": (">", 1e-6),
@@ -206,7 +207,7 @@ def decode_ipv4(data):
         "len": total,
         "ip_id": ip_id,
         "ttl": data[8],
-        "proto": {1: "ICMP", 6: "TCP", 17: "UDP"}.get(proto, str(proto)),
+        "proto": IP_PROTOCOLS.get(proto, str(proto)),
     }
     l4 = data[ihl:]
     if frag & 0x1FFF:
@@ -218,7 +219,7 @@ def decode_ipv4(data):
             dport=dport,
             tcp_seq=seq,
             tcp_ack=ack,
-            tcp_flags=[name for bit, name in enumerate(_TCP_FLAG_NAMES) if l4[13] & (1 << bit)],
+            tcp_flags=[name for bit, name in enumerate(TCP_FLAGS) if l4[13] & (1 << bit)],
         )
     elif proto == 17 and len(l4) >= 4:
         packet["sport"], packet["dport"] = struct.unpack("!HH", l4[:4])

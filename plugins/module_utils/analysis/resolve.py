@@ -5,13 +5,13 @@
 
 from __future__ import annotations
 
-from ansible_collections.dockernet.packetflow.plugins.module_utils.analysis.ruleset import NAT_TARGETS
+from ansible_collections.dockernet.packetflow.plugins.module_utils.analysis import narrate
+from ansible_collections.dockernet.packetflow.plugins.module_utils.analysis.vocabulary import HOOKS, NAT_TARGETS
 
-# Hooks after which an accepted packet has left netfilter: delivered.
-FINAL_HOOKS = ("INPUT", "FORWARD", "OUTPUT", "POSTROUTING")
+# Hooks after which an accepted packet has left netfilter (all but PREROUTING): delivered.
+FINAL_HOOKS = HOOKS[1:]
 _UNKNOWN = object()
 _TARGETS: dict[str, str | None] = {}
-TCP_FLAG_ORDER = ("SYN", "FIN", "RST", "PSH", "ACK", "URG", "ECE", "CWR")
 FLOW_FIELDS = (
     "src",
     "dst",
@@ -25,7 +25,6 @@ FLOW_FIELDS = (
     "ip_id",
     "tcp_seq",
 )
-ARROW = "\u2192"
 
 
 def finish_packet(packet, ruleset, saw_nat):
@@ -36,7 +35,7 @@ def finish_packet(packet, ruleset, saw_nat):
     first = hops[0]
     result = {
         "_order": packet["_order"],
-        "summary": summarize(first),
+        "summary": narrate.summarize(first),
         "direction": packet["direction"],
         "flow": {key: first.get(key) for key in FLOW_FIELDS},
         "hops": hops,
@@ -97,26 +96,6 @@ def _find_target(text):
     return None
 
 
-def summarize(event):
-    """'172.18.0.2 > 172.19.0.2 ICMP echo-request id 20 seq 0' style one-liner."""
-    proto = event.get("proto") or "IP"
-    src, dst = event.get("src"), event.get("dst")
-    if event.get("sport") is not None:
-        text = "%s:%s > %s:%s %s" % (src, event["sport"], dst, event.get("dport"), proto)
-        if event.get("tcp_flags"):
-            text += " " + ",".join(flag for flag in TCP_FLAG_ORDER if flag in event["tcp_flags"])
-        return text
-    text = "%s > %s %s" % (src, dst, proto)
-    names = {8: "echo-request", 0: "echo-reply", 3: "destination-unreachable", 11: "time-exceeded"}
-    if event.get("icmp_type") is not None:
-        text += " " + names.get(event["icmp_type"], "type %s" % event["icmp_type"])
-    if event.get("icmp_id") is not None:
-        text += " id %s seq %s" % (event["icmp_id"], event.get("icmp_seq"))
-    if event.get("ip_id") is not None:
-        text += " (ip id %s)" % event["ip_id"]
-    return text
-
-
 def _endpoint(hop, side):
     port = hop.get("sport" if side == "src" else "dport")
     return hop.get(side) if port is None else "%s:%s" % (hop.get(side), port)
@@ -160,22 +139,10 @@ def _nat_record(kind, before, after, rule_hop):
             rule=rule_hop.get("rule"),
             rule_text=rule_hop.get("rule_text"),
         )
-        by = " by %s %s %s" % (rule_hop["table"], rule_hop["chain"], _rule_name(rule_hop))
     else:
         record["kind"] = "conntrack"
-        by = " by conntrack (the NAT of this connection, decided by its first packet)"
-    after_text = after or "(address of the outgoing interface)"
-    record["text"] = "%s %s %s %s%s" % (record["kind"], before, ARROW, after_text, by)
+    record["text"] = narrate.nat_text(record["kind"], before, after, rule_hop)
     return record
-
-
-def _rule_name(hop):
-    """'rule 4', 'rule handle 15' or the rule text, whichever is known."""
-    if hop.get("rule") is not None:
-        return "rule %s" % hop["rule"]
-    if hop.get("handle") is not None:
-        return "rule handle %s" % hop["handle"]
-    return "rule '%s'" % hop.get("rule_text")
 
 
 def decide_fate(hops, ruleset):

@@ -10,6 +10,12 @@ from __future__ import annotations
 
 import json
 
+from ansible_collections.dockernet.packetflow.plugins.module_utils.analysis.vocabulary import (
+    HOOK_NAMES,
+    HOOKS,
+    NAT_TARGETS,
+)
+
 BUILTIN_TARGETS = {
     "ACCEPT": "ACCEPT",
     "DROP": "DROP",
@@ -17,15 +23,6 @@ BUILTIN_TARGETS = {
     "REJECT": "REJECT",
     "QUEUE": "QUEUE",
     "NFQUEUE": "QUEUE",
-}
-# Targets that end the traversal of the nat table for this packet.
-NAT_TARGETS = ("DNAT", "SNAT", "MASQUERADE", "REDIRECT", "NETMAP")
-HOOK_NAMES = {
-    "prerouting": "PREROUTING",
-    "input": "INPUT",
-    "forward": "FORWARD",
-    "output": "OUTPUT",
-    "postrouting": "POSTROUTING",
 }
 
 
@@ -42,7 +39,7 @@ class Ruleset:
         entry = self.chains.get((table, chain))
         if entry and entry.get("hook"):
             return entry["hook"]
-        return chain if chain in HOOK_NAMES.values() and entry is not None else None
+        return chain if chain in HOOKS and entry is not None else None
 
     def has_table(self, table):
         """True when the ruleset has chains in this table."""

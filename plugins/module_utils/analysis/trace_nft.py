@@ -14,6 +14,8 @@ from __future__ import annotations
 import re
 from collections import OrderedDict
 
+from ansible_collections.dockernet.packetflow.plugins.module_utils.analysis.vocabulary import ICMP_TYPES, TCP_FLAGS
+
 _NFT_LINE = re.compile(
     r"trace id (?P<id>[0-9a-f]+) (?P<family>\S+) (?P<table>\S+) (?P<chain>\S+) "
     r"(?P<kind>packet:|rule|verdict|policy|unknown rule handle)(?P<rest>.*)$"
@@ -21,19 +23,6 @@ _NFT_LINE = re.compile(
 _NFT_VERDICT = re.compile(r"\(verdict (?P<verdict>[^)]*)\)\s*$")
 _NFT_HANDLE = re.compile(r"# handle (\d+)")
 _NFT_IFACE_KEYS = {"iif": "iif", "iifname": "iif", "oif": "oif", "oifname": "oif"}
-_ICMP_TYPES = {
-    "echo-reply": 0,
-    "destination-unreachable": 3,
-    "source-quench": 4,
-    "redirect": 5,
-    "echo-request": 8,
-    "router-advertisement": 9,
-    "router-solicitation": 10,
-    "time-exceeded": 11,
-    "parameter-problem": 12,
-    "timestamp-request": 13,
-    "timestamp-reply": 14,
-}
 PACKETS_KEPT = 4096
 
 
@@ -203,7 +192,7 @@ def _nft_packet_fields(text):
         icmp_type = fields["icmp type"]
         packet.update(
             proto="ICMP",
-            icmp_type=_ICMP_TYPES.get(icmp_type, int_or_none(icmp_type)),
+            icmp_type=ICMP_TYPES.get(icmp_type, int_or_none(icmp_type)),
             icmp_id=int_or_none(fields.get("icmp id")),
             icmp_seq=int_or_none(fields.get("icmp sequence")),
         )
@@ -216,6 +205,5 @@ def _nft_tcp_flags(text):
     """'syn' / 'syn,ack' / '0x12' to ['SYN', 'ACK']."""
     if text.startswith("0x"):
         bits = int(text, 16)
-        names = ("FIN", "SYN", "RST", "PSH", "ACK", "URG", "ECE", "CWR")
-        return [name for bit, name in enumerate(names) if bits & (1 << bit)]
+        return [name for bit, name in enumerate(TCP_FLAGS) if bits & (1 << bit)]
     return [flag.upper() for flag in re.split(r"[,|]", text) if flag]

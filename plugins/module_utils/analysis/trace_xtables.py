@@ -15,6 +15,7 @@ import re
 from collections import OrderedDict
 
 from ansible_collections.dockernet.packetflow.plugins.module_utils.analysis.trace_nft import int_or_none
+from ansible_collections.dockernet.packetflow.plugins.module_utils.analysis.vocabulary import TCP_FLAGS
 
 # Verdict codes that xtables-monitor prints as hex (include/uapi nf_tables.h).
 _VERDICT_CODES = {
@@ -26,7 +27,8 @@ _VERDICT_CODES = {
 }
 _FIELD = re.compile(r"([A-Z]+)=(\S*)")
 _IP_ID = re.compile(r"\bID=(\d+)")
-_TCP_FLAGS = ("CWR", "ECE", "URG", "ACK", "PSH", "RST", "SYN", "FIN")
+# xtables-monitor prints the TCP flags from the highest bit down.
+_TCP_FLAGS = TCP_FLAGS[::-1]
 PACKETS_KEPT = 4096
 RULES_KEPT = 4096
 WAITING_PER_ID = 256

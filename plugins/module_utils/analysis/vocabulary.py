@@ -25,9 +25,16 @@ NAT_TARGETS = ("DNAT", "SNAT", "MASQUERADE", "REDIRECT", "NETMAP")
 TCP_FLAGS = ("FIN", "SYN", "RST", "PSH", "ACK", "URG", "ECE", "CWR")
 # ICMP types by the names nft prints.
 ICMP_TYPES = {
-    "echo-reply": 0, "destination-unreachable": 3, "source-quench": 4, "redirect": 5,
-    "echo-request": 8, "router-advertisement": 9, "router-solicitation": 10,
-    "time-exceeded": 11, "parameter-problem": 12, "timestamp-request": 13,
+    "echo-reply": 0,
+    "destination-unreachable": 3,
+    "source-quench": 4,
+    "redirect": 5,
+    "echo-request": 8,
+    "router-advertisement": 9,
+    "router-solicitation": 10,
+    "time-exceeded": 11,
+    "parameter-problem": 12,
+    "timestamp-request": 13,
     "timestamp-reply": 14,
 }
 ICMP_NAMES = {number: name for name, number in ICMP_TYPES.items()}

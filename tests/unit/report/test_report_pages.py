@@ -8,7 +8,7 @@ import stat
 from conftest import FIXTURES, load
 from htmltree import parse
 
-from ansible_collections.dockernet.packetflow.plugins.plugin_utils import report_model, report_render
+from ansible_collections.dockernet.packetflow.plugins.plugin_utils import report_model, report_render, report_ruleset
 
 
 def page(dest, host):
@@ -250,7 +250,7 @@ def test_many_packets_stay_collapsed(tmp_path):
 def test_nft_ruleset_hits_by_handle():
     text = "table ip filter {\n\tchain FORWARD {\n\t\tcounter jump DOCKER-USER # handle 7\n\t\tjump DOCKER-FORWARD # handle 9\n\t}\n}\n"
     packets = [dict(hops=[dict(table="filter", chain="FORWARD", type="rule", rule=2, handle=9)])]
-    view = report_model.ruleset_view(dict(format="nft", text=text), packets)
+    view = report_ruleset.ruleset_view(dict(format="nft", text=text), packets)
     assert [(line["text"].strip(), line["hit"]) for line in view["lines"] if line["rule"]] == [
         ("counter jump DOCKER-USER # handle 7", 0), ("jump DOCKER-FORWARD # handle 9", 1)]
     assert (view["hit"], view["total"]) == (1, 2)
