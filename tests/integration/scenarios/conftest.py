@@ -18,7 +18,7 @@ if not os.path.exists(PYTHON):
 
 def sh(argv, **kwargs):
     """stdout of a command ('' when it fails)."""
-    proc = subprocess.run(argv, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, universal_newlines=True,
+    proc = subprocess.run(argv, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
                           check=False, **kwargs)
     return proc.stdout
 
@@ -34,13 +34,13 @@ def run_module(name, args, env=None, user=None, timeout=120, tmp_path=None):
         argv = ["setpriv", "--reuid", user, "--regid", user, "--clear-groups"] + argv
     environ = dict(os.environ, PYTHONPATH=COLLECTIONS)
     environ.update(env or {})
-    proc = subprocess.run(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=environ,
-                          universal_newlines=True, timeout=timeout, check=False)
+    proc = subprocess.run(argv, capture_output=True, env=environ,
+                          text=True, timeout=timeout, check=False)
     try:
         return json.loads(proc.stdout)
-    except ValueError:
+    except ValueError as exc:
         raise AssertionError("module %s printed no JSON (rc %s): %s %s" % (
-            name, proc.returncode, proc.stdout[-2000:], proc.stderr[-2000:]))
+            name, proc.returncode, proc.stdout[-2000:], proc.stderr[-2000:])) from exc
 
 
 def ruleset(argv):
@@ -76,7 +76,7 @@ def snapshot():
         "nft list ruleset": ruleset(["nft", "list", "ruleset"]),
         "containers": sh(["docker", "ps", "-a", "--filter", "label=dockernet.packetflow.run", "-q"]),
         "networks": sh(["docker", "network", "ls", "--filter", "label=dockernet.packetflow.run", "-q"]),
-        "netns": sorted(l for l in sh(["ip", "netns", "list"]).splitlines() if l.startswith("pf-")),
+        "netns": sorted(n for n in sh(["ip", "netns", "list"]).splitlines() if n.startswith("pf-")),
         "links": sorted(re.findall(r"^\d+: (pf[hp][0-9a-f]+)", sh(["ip", "-o", "link"]), re.M)),
         "processes": ours(None),
         "state": sorted(os.listdir("/run/packetflow")) if os.path.isdir("/run/packetflow") else None,

@@ -8,7 +8,6 @@ import subprocess
 import time
 
 import pytest
-
 from conftest import COLLECTIONS, MODULES, PYTHON, run_module, snapshot
 
 SCENARIOS = ["host_to_container", "container_to_host", "container_to_container", "cross_network", "published_port",
@@ -57,6 +56,7 @@ def in_process(scenario, workdir):
     """Run the module's run_scenario in this process (so a step can be made to fail)."""
     import docker
     from ansible.module_utils.common.process import get_bin_path
+
     from ansible_collections.dockernet.packetflow.plugins.module_utils.host.scenario import run_scenario
 
     def bin_path(tool):
@@ -165,7 +165,7 @@ def test_tcpdump_missing(unchanged, tmp_path):
     bindir = tmp_path / "bin"
     bindir.mkdir()
     for tool in ("busybox", "nsenter", "ip", "docker"):
-        found = subprocess.run(["which", tool], stdout=subprocess.PIPE, universal_newlines=True, check=False)
+        found = subprocess.run(["which", tool], stdout=subprocess.PIPE, text=True, check=False)
         os.symlink(found.stdout.strip(), str(bindir / tool))
     result = run_module("packetflow_scenario", dict(NAMES, scenario="host_to_container"),
                         env={"PATH": str(bindir)})

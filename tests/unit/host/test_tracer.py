@@ -1,0 +1,104 @@
+"""Tracer arm and disarm: the exact commands on each back end, and disarm undoing arm in reverse."""
+
+from host_fakes import FakeRunner
+
+from ansible_collections.dockernet.packetflow.plugins.module_utils.host.tracer import Tracer
+
+RUN = "pf-20261201-abcdef"
+TAG = "packetflow:" + RUN
+LEGS = [{"src": "172.17.0.1", "dst": "172.17.0.2", "proto": "icmp"}]
+
+
+def iptables(backend, action, chain, src, dst, position=()):
+    return (["iptables-%s" % backend, "-w", "5", "-t", "raw", action, chain] + list(position)
+            + ["-s", src, "-d", dst, "-p", "icmp", "-m", "comment", "--comment", TAG, "-j", "TRACE"])
+
+
+def armed(backend, runner, tmp_path, pid=None):
+    tracer = Tracer(backend, RUN, LEGS, str(tmp_path), pid=pid, runner=runner)
+    remembered = []
+    tracer.arm(remember=remembered.append)
+    return tracer, remembered
+
+
+def test_legacy_inserts_at_position_1_both_chains_both_directions_and_deletes_in_reverse(tmp_path):
+    runner = FakeRunner()
+    tracer, remembered = armed("legacy", runner, tmp_path)
+    inserts = [iptables("legacy", "-I", chain, src, dst, ["1"])
+               for chain in ("PREROUTING", "OUTPUT")
+               for src, dst in (("172.17.0.1", "172.17.0.2"), ("172.17.0.2", "172.17.0.1"))]
+    assert runner.calls == inserts and remembered == []
+    runner.calls = []
+    assert tracer.disarm() == []
+    assert runner.calls == [iptables("legacy", "-D", argv[6], argv[9], argv[11]) for argv in reversed(inserts)]
+    runner.calls = []
+    assert tracer.disarm() == [] and runner.calls == []
+
+
+def test_nft_remembers_the_raw_objects_it_creates_and_removes_them_after_the_rules(tmp_path):
+    runner = FakeRunner().on(["nft", "list", "chain", "ip", "raw"], rc=1).on(["nft", "list", "table"], rc=1)
+    tracer, remembered = armed("nft", runner, tmp_path)
+    created = [["chain", "ip", "raw", "PREROUTING"], ["chain", "ip", "raw", "OUTPUT"], ["table", "ip", "raw"]]
+    assert remembered == [created]
+    assert runner.calls[:3] == [["nft", "list"] + obj for obj in created]
+    inserts = runner.calls[3:]
+    assert inserts == [iptables("nft", "-I", chain, src, dst, ["1"])
+                       for chain in ("PREROUTING", "OUTPUT")
+                       for src, dst in (("172.17.0.1", "172.17.0.2"), ("172.17.0.2", "172.17.0.1"))]
+    runner.calls, runner.canned = [], []
+    tracer.disarm()
+    deletes = [iptables("nft", "-D", argv[6], argv[9], argv[11]) for argv in reversed(inserts)]
+    assert runner.calls[:4] == deletes
+    assert [argv for argv in runner.calls[4:] if argv[1] == "delete"] == [["nft", "delete"] + obj for obj in created]
+
+
+def test_nft_leaves_a_raw_table_that_still_holds_chains(tmp_path):
+    runner = FakeRunner().on(["nft", "list", "chain", "ip", "raw"], rc=1).on(["nft", "list", "table"], rc=1)
+    tracer, dummy = armed("nft", runner, tmp_path)
+    runner.canned = []
+    runner.on(["nft", "list", "table", "ip", "raw"], out="table ip raw {\n\tchain PREROUTING {\n\t}\n}\n")
+    runner.calls = []
+    tracer.disarm()
+    assert ["nft", "delete", "table", "ip", "raw"] not in runner.calls
+
+
+def test_nftables_makes_a_table_of_its_own_and_deletes_it(tmp_path):
+    runner = FakeRunner()
+    tracer, dummy = armed("nftables", runner, tmp_path)
+    table = "pf_pf_20261201_abcdef"
+    rule = 'add rule ip %s %s ip saddr %s ip daddr %s meta l4proto icmp meta nftrace set 1 comment "%s"'
+    assert runner.calls == [
+        ["nft", "add", "table", "ip", table],
+        ["nft", "add chain ip %s prerouting { type filter hook prerouting priority -350 ; }" % table],
+        ["nft", rule % (table, "prerouting", "172.17.0.1", "172.17.0.2", TAG)],
+        ["nft", rule % (table, "prerouting", "172.17.0.2", "172.17.0.1", TAG)],
+        ["nft", "add chain ip %s output { type filter hook output priority -350 ; }" % table],
+        ["nft", rule % (table, "output", "172.17.0.1", "172.17.0.2", TAG)],
+        ["nft", rule % (table, "output", "172.17.0.2", "172.17.0.1", TAG)]]
+    runner.calls = []
+    assert tracer.disarm() == []
+    assert runner.calls == [["nft", "delete", "table", "ip", table]]
+
+
+def test_inside_a_container_every_command_enters_its_namespace(tmp_path):
+    runner = FakeRunner()
+    tracer, remembered = armed("nft", runner, tmp_path, pid=4242)
+    assert all(argv[:2] == ["nsenter", "--net=/proc/4242/ns/net"] for argv in runner.calls)
+    assert remembered == []
+    runner.calls = []
+    tracer.disarm()
+    assert runner.calls and all(argv[:2] == ["nsenter", "--net=/proc/4242/ns/net"] for argv in runner.calls)
+
+
+def test_a_failed_delete_is_reported(tmp_path):
+    runner = FakeRunner()
+    tracer, dummy = armed("legacy", runner, tmp_path)
+    runner.on(["iptables-legacy"], rc=1, err="iptables: Bad rule")
+    assert tracer.disarm() == ["iptables: Bad rule"] * 4
+
+
+def test_plan_is_the_arm_commands(tmp_path):
+    runner = FakeRunner()
+    tracer, dummy = armed("legacy", runner, tmp_path)
+    assert Tracer("legacy", RUN, LEGS, str(tmp_path), runner=FakeRunner()).plan() == [
+        " ".join(argv) for argv in runner.calls]
