@@ -23,7 +23,8 @@ _TRADITIONAL_PREFIX = re.compile(r"(?P<stamp>[A-Z][a-z]{2} [ \d]\d \d\d:\d\d:\d\
 # "4,1234,110795331,-;" (/dev/kmsg: priority, sequence, microseconds since boot, flags)
 _KMSG_PREFIX = re.compile(r"\d+,\d+,(?P<usec>\d+),[^;]*;$")
 _UPTIME = re.compile(r"\[\s*(?P<sec>\d+\.\d+)\]\s*$")
-_HEADER = re.compile(r"(?P<table>[a-z]+):(?P<chain>[^: ]+):(?P<type>rule|return|policy):(?P<num>\d+)$")
+_HEADER_PATTERN = r"(?P<table>[a-z]+):(?P<chain>[^: ]+):(?P<type>rule|return|policy):(?P<num>\d+)"
+_HEADER = re.compile(_HEADER_PATTERN)
 _FIELD = re.compile(r"([A-Z]+)=(\S*)")
 _TCP_FLAGS = re.compile(r"RES=0x[0-9a-f]+ ((?:[A-Z]+ )*)URGP=")
 
@@ -35,6 +36,10 @@ class LegacyParser:
         """Each line stands alone: nothing waits, so no line is ever orphaned and
         on_orphan is not needed."""
         del on_orphan
+        self._body = None
+        self._template: dict = {}
+        self._tcp_flags = None
+        self._headers: dict[str, tuple] = {}
 
     @staticmethod
     def detect(line):
@@ -46,17 +51,60 @@ class LegacyParser:
         except ValueError:
             return False
 
-    @staticmethod
-    def feed(line, number=None):
+    def feed(self, line, number=None):
         """The event of one line, in a list.
 
         Raises ValueError for a line without a TRACE record or one that cannot be read.
         """
-        event = parse_line(line)
+        event = self._usual(line)
         if event is None:
-            raise ValueError("not a TRACE line")
+            event = parse_line(line)
+            if event is None:
+                raise ValueError("not a TRACE line")
         event["line"] = number
         return [event]
+
+    def _usual(self, line):
+        """What parse_line gives for a line the one-pass pattern covers, None for the others.
+        The body (the text after the TRACE header) is read only when it is not the last
+        line's: most lines repeat it, one per chain the packet crosses."""
+        pos = line.find(MARKER)
+        end = line.find(" ", pos + 7)
+        if pos < 0 or end < 0:
+            return None
+        body = line[end:]
+        if body != self._body and not self._read_body(line, end, body):
+            return None
+        text = line[pos + 7 : end]
+        header = self._headers.get(text) or self._header(text)
+        wrapper = _PREFIX.fullmatch(line, 0, pos)
+        if not header or wrapper is None:
+            return None
+        event = self._template.copy()
+        _add_wrapper(event, wrapper.groups())
+        event["table"], event["chain"], event["type"], event["rule"] = header
+        if self._tcp_flags is not None:
+            event["tcp_flags"] = self._tcp_flags[:]
+        return event
+
+    def _read_body(self, line, end, body):
+        """Parse a new body into the event template; False when the one-pass pattern cannot."""
+        match = _BODY.match(line, end)
+        if match is None or "[" in match.group("tail") or MARKER in body:
+            return False
+        self._template = dict(_EMPTY_HEAD, **_body_fields(match.groups()))
+        self._tcp_flags = self._template.get("tcp_flags")
+        self._body = body
+        return True
+
+    def _header(self, text):
+        """(table, chain, type, rule number) of a TRACE header, () when unreadable; remembered."""
+        if len(self._headers) > 4096:
+            self._headers.clear()
+        match = _HEADER.fullmatch(text)
+        found = (match["table"], match["chain"], match["type"], int(match["num"])) if match else ()
+        self._headers[text] = found
+        return found
 
     def finish(self):
         """Nothing waits in this format."""
@@ -100,14 +148,17 @@ def _iso_to_epoch(stamp):
     return parsed.timestamp()
 
 
-# The usual nf_log line in one pass; anything it does not cover goes the slow way.
-_FAST = re.compile(
-    r"(?:(?P<iso>\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(?P<frac>\.\d+)?(?P<zone>Z|[+-]\d\d:?\d\d)?\s+(?P<host>\S+)\s+kernel:\s*"
+# The usual nf_log line in one pass, in parts: the wrapper's prefix, the TRACE header and the
+# body (the packet); anything it does not cover goes the slow way.
+_PREFIX_PATTERN = (
+    r"(?:(?P<stamp>(?P<iso>\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(?P<frac>\.\d+)?(?P<zone>Z|[+-]\d\d:?\d\d)?)"
+    r"\s+(?P<host>\S+)\s+kernel:\s*"
     r"|(?P<trad>[A-Z][a-z]{2} [ \d]\d \d\d:\d\d:\d\d)\s+(?P<thost>\S+)\s+kernel:\s*"
     r"|\d+,\d+,(?P<usec>\d+),[^;]*;)?"
     r"(?:\[\s*(?P<up>\d+\.\d+)\]\s*)?"
-    r"TRACE: (?P<table>[a-z]+):(?P<chain>[^: ]+):(?P<type>rule|return|policy):(?P<num>\d+) "
-    r"IN=(?P<in>\S*) OUT=(?P<out>\S*) (?:PHYSIN=(?P<physin>\S+) )?(?:PHYSOUT=(?P<physout>\S+) )?(?:MAC=(?P<mac>\S*) )?"
+)
+_BODY_PATTERN = (
+    r" IN=(?P<in>\S*) OUT=(?P<out>\S*) (?:PHYSIN=(?P<physin>\S+) )?(?:PHYSOUT=(?P<physout>\S+) )?(?:MAC=(?P<mac>\S*) )?"
     r"SRC=(?P<src>\S+) DST=(?P<dst>\S+) LEN=(?P<len>\d+) TOS=\S+ PREC=\S+ TTL=(?P<ttl>\d+) ID=(?P<id>\d+)"
     r"(?P<ipflags>(?: CE| DF| MF)*)(?: FRAG=\d+)?(?: OPT \([0-9A-F]*\))?"
     r"(?: PROTO=(?P<proto>[A-Z0-9]+)"
@@ -116,6 +167,13 @@ _FAST = re.compile(
     r"| TYPE=(?P<itype>\d+) CODE=(?P<icode>\d+)(?: ID=(?P<iid>\d+) SEQ=(?P<iseq>\d+))?)?)?"
     r"(?P<tail>.*)$"
 )
+_PREFIX = re.compile(_PREFIX_PATTERN)
+_BODY = re.compile(_BODY_PATTERN)
+_FAST = re.compile(_PREFIX_PATTERN + "TRACE: " + _HEADER_PATTERN + _BODY_PATTERN)
+_PREFIX_GROUPS = _PREFIX.groups
+_HEAD_GROUPS = _PREFIX.groups + _HEADER.groups
+# The first fields of every event, in order: from the wrapper and the TRACE header.
+_EMPTY_HEAD = dict.fromkeys(("host", "ts", "uptime", "stamp", "table", "chain", "type", "rule"))
 _TAIL_FIELDS = re.compile(r"\b(MARK|UID|GID)=(\S+)")
 _EPOCH_CACHE: dict[tuple, float | None] = {}
 
@@ -132,51 +190,35 @@ def parse_line(line):
     match = _FAST.match(line)
     if match is None or "[" in match.group("tail") or MARKER in match.group("tail"):
         return _parse_slow(line, pos)
-    (
-        iso,
-        frac,
-        zone,
-        host,
-        trad,
-        thost,
-        usec,
-        uptime,
-        table,
-        chain,
-        hop_type,
-        number,
-        in_iface,
-        out_iface,
-        physin,
-        physout,
-        mac,
-        src,
-        dst,
-        length,
-        ttl,
-        ip_id,
-        ipflags,
-        proto,
-        sport,
-        dport,
-        seq,
-        ack,
-        tcpflags,
-        itype,
-        icode,
-        iid,
-        iseq,
-        tail,
-    ) = match.groups()
-    event = {
-        "host": host or thost,
-        "ts": None,
-        "uptime": None,
-        "stamp": None,
-        "table": table,
-        "chain": chain,
-        "type": hop_type,
-        "rule": int(number),
+    groups = match.groups()
+    event = dict(_EMPTY_HEAD)
+    _add_wrapper(event, groups[:_PREFIX_GROUPS])
+    table, chain, hop_type, number = groups[_PREFIX_GROUPS:_HEAD_GROUPS]
+    event.update(table=table, chain=chain, type=hop_type, rule=int(number))
+    event.update(_body_fields(groups[_HEAD_GROUPS:]))
+    return event
+
+
+def _add_wrapper(event, groups):
+    """Set host, stamp, ts and uptime from the groups of the wrapper's prefix."""
+    stamp, iso, frac, zone, host, trad, thost, usec, uptime = groups
+    event["host"] = host or thost
+    if iso:
+        event["stamp"] = stamp
+        event["ts"] = _epoch(iso, zone, frac)
+    elif trad:
+        event["stamp"] = trad
+    if usec:
+        event["uptime"] = int(usec) / 1e6
+    elif uptime:
+        event["uptime"] = float(uptime)
+
+
+def _body_fields(groups):
+    """The packet's fields, in the event's order, from the body's groups."""
+    in_iface, out_iface, physin, physout, mac, src, dst, length, ttl, ip_id, ipflags = groups[:11]
+    proto, sport, dport, seq, ack, tcpflags, itype, icode, iid, iseq, tail = groups[11:]
+    fields = {
         "in": in_iface,
         "out": out_iface,
         "physin": physin,
@@ -190,31 +232,22 @@ def parse_line(line):
         "df": " DF" in ipflags,
         "proto": proto,
     }
-    if iso:
-        event["stamp"] = iso + (frac or "") + (zone or "")
-        event["ts"] = _epoch(iso, zone, frac)
-    elif trad:
-        event["stamp"] = trad
-    if usec:
-        event["uptime"] = int(usec) / 1e6
-    elif uptime:
-        event["uptime"] = float(uptime)
     if sport is not None:
-        event["sport"] = int(sport)
-        event["dport"] = int(dport)
+        fields["sport"] = int(sport)
+        fields["dport"] = int(dport)
         if seq is not None:
-            event["tcp_seq"] = int(seq)
-            event["tcp_ack"] = int(ack)
-            event["tcp_flags"] = tcpflags.split()
+            fields["tcp_seq"] = int(seq)
+            fields["tcp_ack"] = int(ack)
+            fields["tcp_flags"] = tcpflags.split()
     elif itype is not None:
-        event["icmp_type"] = int(itype)
-        event["icmp_code"] = int(icode)
-        event["icmp_id"] = int(iid) if iid else None
-        event["icmp_seq"] = int(iseq) if iseq else None
+        fields["icmp_type"] = int(itype)
+        fields["icmp_code"] = int(icode)
+        fields["icmp_id"] = int(iid) if iid else None
+        fields["icmp_seq"] = int(iseq) if iseq else None
     if "=" in tail:
         for key, value in _TAIL_FIELDS.findall(tail):
-            event[key.lower()] = value
-    return event
+            fields[key.lower()] = value
+    return fields
 
 
 def _epoch(seconds, zone, fraction):
@@ -237,7 +270,7 @@ def _parse_slow(line, pos):
         raise ValueError("two TRACE records on one line (interleaved)")
     host, ts, uptime, stamp = parse_prefix(line[:pos])
     header, _space, body = body.partition(" ")
-    match = _HEADER.match(header)
+    match = _HEADER.fullmatch(header)
     if not match:
         raise ValueError("bad TRACE header %r" % header[:60])
     ip_part, has_proto, l4_part = body.partition(" PROTO=")

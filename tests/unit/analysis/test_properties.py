@@ -64,6 +64,30 @@ def test_legacy_cut_after_the_addresses_keeps_the_addresses(line, extra):
         (reference["src"], reference["dst"], reference["chain"], reference["rule"])
 
 
+def read_each(parse, line):
+    try:
+        return parse(line, 1)
+    except ValueError as exc:
+        return "ValueError: %s" % exc
+
+
+def parse_line_alone(line, number):
+    """What LegacyParser.feed must give, from parse_line (which reads every line in full)."""
+    event = trace_legacy.parse_line(line)
+    if event is None:
+        raise ValueError("not a TRACE line")
+    event["line"] = number
+    return [event]
+
+
+@SETTINGS
+@given(st.lists(st.one_of(mutated(LEGACY), st.sampled_from(LEGACY)), min_size=1, max_size=30))
+def test_legacy_parser_reading_repeated_bodies_once_gives_what_parse_line_gives(lines):
+    parser = trace_legacy.LegacyParser()
+    doubled = [copy for line in lines for copy in (line, line.replace("TRACE: raw:", "TRACE: mangle:"))]
+    assert [read_each(parser.feed, line) for line in doubled] == [read_each(parse_line_alone, line) for line in doubled]
+
+
 @SETTINGS
 @given(mutated(XTABLES))
 def test_xtables_parser_raises_only_value_error(line):

@@ -82,6 +82,10 @@ def test_tcp_fields_of_the_published_port_syn():
     assert syn["uid"] == "0" and syn["gid"] == "0"
 
 
+LEGACY_NAMES = ("legacy-external_to_published.kern.log", "legacy-published_port.kmsg", "legacy-cross_network.dmesg",
+                "legacy-cross_network.traditional.log", "legacy-cross_network.journal", "legacy-busy-window.kmsg")
+
+
 def test_fast_and_slow_paths_agree_on_every_real_line():
     names = sorted(os.path.basename(path) for path in glob.glob(os.path.join(FIXTURES, "legacy-*")))
     names = [name for name in names if not name.endswith((".pcap", ".iptables-save"))]
@@ -94,6 +98,19 @@ def test_fast_and_slow_paths_agree_on_every_real_line():
                 assert fast.get(key) == slow.get(key), (name, key, line)
             checked += 1
     assert checked > 500
+
+
+def test_parser_reads_a_repeated_body_once_and_gives_parse_lines_events_in_order():
+    lines = [line for wrapper in LEGACY_NAMES for line in trace_lines(wrapper)]
+    parser = trace_legacy.LegacyParser()
+    repeated = 0
+    for number, line in enumerate(lines, 1):
+        repeated += line[line.find(" ", line.find("TRACE: ") + 7) :] == parser._body
+        usual = parser._usual(line)
+        expected = trace_legacy.parse_line(line)
+        assert usual == expected and list(usual) == list(expected), line
+        assert parser.feed(line, number) == [dict(expected, line=number)]
+    assert repeated > len(lines) / 2
 
 
 def test_line_without_trace_is_none():
