@@ -231,10 +231,14 @@ def main():
             second_name=dict(type="str", default="web2"),
             port=dict(type="int", default=8080),
             image=dict(type="str", default="mybusybox:latest"),
-            expect=dict(type="dict", options=dict(
-                fate=dict(type="str", choices=list(FATES)),
-                at=dict(type="str"),
-                via=dict(type="list", elements="str"))),
+            expect=dict(
+                type="dict",
+                options=dict(
+                    fate=dict(type="str", choices=list(FATES)),
+                    at=dict(type="str"),
+                    via=dict(type="list", elements="str"),
+                ),
+            ),
             fail_on_mismatch=dict(type="bool", default=True),
             count=dict(type="int", default=1),
             workdir=dict(type="path", default="/tmp/packetflow"),
@@ -251,8 +255,13 @@ def main():
     except (RuntimeError, ValueError) as exc:
         module.fail_json(msg=str(exc), error=str(exc), seconds=round(time.time() - started, 3), **failed)
     except Exception as exc:
-        module.fail_json(msg="packetflow_scenario failed unexpectedly: %s" % exc, error=str(exc),
-                         exception=traceback.format_exc(), seconds=round(time.time() - started, 3), **failed)
+        module.fail_json(
+            msg="packetflow_scenario failed unexpectedly: %s" % exc,
+            error=str(exc),
+            exception=traceback.format_exc(),
+            seconds=round(time.time() - started, 3),
+            **failed,
+        )
     if result.get("error"):
         module.fail_json(msg=result["error"], changed=False, **result)
     if not result.get("passed", True) and module.params["fail_on_mismatch"]:

@@ -11,80 +11,111 @@ namespace), ``c0``/``c1`` (the scenario's containers), ``gw0`` (the gateway of c
 
 from __future__ import annotations
 
-SCENARIOS = {
+from typing import Any
+
+SCENARIOS: dict[str, dict[str, Any]] = {
     "host_to_container": {
         "description": "The host pings web1 on docker0 (web1 published with -p 8080:80)",
         "containers": [{"network": "bridge", "publish": True}],
         "traffic": [{"src": "host", "dst": "c0", "proto": "icmp"}],
-        "expect": {"fate": "delivered", "via": ["raw:OUTPUT", "nat:POSTROUTING"],
-                   "why": "The host routes to docker0 directly; the reply comes back through PREROUTING and INPUT."},
+        "expect": {
+            "fate": "delivered",
+            "via": ["raw:OUTPUT", "nat:POSTROUTING"],
+            "why": "The host routes to docker0 directly; the reply comes back through PREROUTING and INPUT.",
+        },
     },
     "container_to_host": {
         "description": "web1 pings the docker0 gateway and the host's primary address",
         "containers": [{"network": "bridge", "publish": True}],
-        "traffic": [{"src": "c0", "dst": "gw0", "proto": "icmp"},
-                    {"src": "c0", "dst": "hostip", "proto": "icmp"}],
-        "expect": {"fate": "delivered", "via": ["raw:PREROUTING", "nat:PREROUTING"],
-                   "why": ("Traffic to a local address enters PREROUTING (nat DOCKER returns for -i docker0) and "
-                           "INPUT.")},
+        "traffic": [{"src": "c0", "dst": "gw0", "proto": "icmp"}, {"src": "c0", "dst": "hostip", "proto": "icmp"}],
+        "expect": {
+            "fate": "delivered",
+            "via": ["raw:PREROUTING", "nat:PREROUTING"],
+            "why": ("Traffic to a local address enters PREROUTING (nat DOCKER returns for -i docker0) and INPUT."),
+        },
     },
     "container_to_container": {
         "description": "Two containers on one user bridge; one pings the other",
         "networks": 1,
         "containers": [{"network": "net0"}, {"network": "net0"}],
         "traffic": [{"src": "c0", "dst": "c1", "proto": "icmp"}],
-        "expect": {"fate": "delivered",
-                   "via": ["filter:FORWARD", "filter:DOCKER-USER", "filter:DOCKER-ISOLATION-STAGE-1"],
-                   "why": "Bridged frames cross FORWARD through br_netfilter and Docker accepts -i br -o br."},
+        "expect": {
+            "fate": "delivered",
+            "via": ["filter:FORWARD", "filter:DOCKER-USER", "filter:DOCKER-ISOLATION-STAGE-1"],
+            "why": "Bridged frames cross FORWARD through br_netfilter and Docker accepts -i br -o br.",
+        },
     },
     "cross_network": {
         "description": "One container on each of two user bridges; one pings the other",
         "networks": 2,
         "containers": [{"network": "net0"}, {"network": "net1"}],
         "traffic": [{"src": "c0", "dst": "c1", "proto": "icmp"}],
-        "expect": {"fate": "dropped", "at": "filter:DOCKER-ISOLATION-STAGE-2",
-                   "why": "Docker isolates user-defined networks from each other."},
+        "expect": {
+            "fate": "dropped",
+            "at": "filter:DOCKER-ISOLATION-STAGE-2",
+            "why": "Docker isolates user-defined networks from each other.",
+        },
     },
     "published_port": {
         "description": "web1 serves on 80, published -p 8080:80; the host connects to host-ip:8080 and 127.0.0.1:8080",
         "containers": [{"network": "bridge", "publish": True}],
-        "traffic": [{"src": "host", "dst": "hostip", "proto": "tcp", "port": "published"},
-                    {"src": "host", "dst": "lo", "proto": "tcp", "port": "published"}],
-        "expect": {"fate": "delivered", "via": ["nat:OUTPUT", "nat:DOCKER"],
-                   "why": "nat DOCKER rewrites host-ip:8080 to the container; 127.0.0.1 goes through docker-proxy."},
+        "traffic": [
+            {"src": "host", "dst": "hostip", "proto": "tcp", "port": "published"},
+            {"src": "host", "dst": "lo", "proto": "tcp", "port": "published"},
+        ],
+        "expect": {
+            "fate": "delivered",
+            "via": ["nat:OUTPUT", "nat:DOCKER"],
+            "why": "nat DOCKER rewrites host-ip:8080 to the container; 127.0.0.1 goes through docker-proxy.",
+        },
     },
     "external_to_published": {
         "description": "An outside client (a network namespace wired by veth) connects to host:8080",
         "containers": [{"network": "bridge", "publish": True}],
         "peer": True,
         "traffic": [{"src": "peer", "dst": "peerhost", "proto": "tcp", "port": "published"}],
-        "expect": {"fate": "delivered", "via": ["nat:PREROUTING", "nat:DOCKER", "filter:FORWARD", "filter:DOCKER"],
-                   "why": ("PREROUTING DNATs to the container, FORWARD accepts it in the DOCKER chain, the reply is "
-                           "un-NATed.")},
+        "expect": {
+            "fate": "delivered",
+            "via": ["nat:PREROUTING", "nat:DOCKER", "filter:FORWARD", "filter:DOCKER"],
+            "why": (
+                "PREROUTING DNATs to the container, FORWARD accepts it in the DOCKER chain, the reply is un-NATed."
+            ),
+        },
     },
     "container_to_external": {
         "description": "web1 pings the outside client",
         "containers": [{"network": "bridge", "publish": True}],
         "peer": True,
         "traffic": [{"src": "c0", "dst": "peer", "proto": "icmp"}],
-        "expect": {"fate": "delivered", "via": ["filter:FORWARD", "nat:POSTROUTING"],
-                   "why": "FORWARD accepts traffic leaving docker0 and nat POSTROUTING masquerades it."},
+        "expect": {
+            "fate": "delivered",
+            "via": ["filter:FORWARD", "nat:POSTROUTING"],
+            "why": "FORWARD accepts traffic leaving docker0 and nat POSTROUTING masquerades it.",
+        },
     },
     "host_network": {
         "description": "A container with --network host serves TCP; the host connects to it on 127.0.0.1",
         "containers": [{"network": "host", "serve_port": "published"}],
         "traffic": [{"src": "host", "dst": "lo", "proto": "tcp", "port": "published"}],
-        "expect": {"fate": "delivered", "via": ["raw:OUTPUT", "nat:OUTPUT", "raw:PREROUTING"], "forbid": ["nat:DOCKER"],
-                   "why": ("The container shares the host's stack: only the host's own OUTPUT and INPUT, no Docker "
-                           "chains, no NAT.")},
+        "expect": {
+            "fate": "delivered",
+            "via": ["raw:OUTPUT", "nat:OUTPUT", "raw:PREROUTING"],
+            "forbid": ["nat:DOCKER"],
+            "why": (
+                "The container shares the host's stack: only the host's own OUTPUT and INPUT, no Docker chains, no NAT."
+            ),
+        },
     },
     "none_network": {
         "description": "A container with --network none pings 127.0.0.1 inside its own namespace",
         "containers": [{"network": "none"}],
         "traffic": [{"src": "c0", "dst": "lo", "proto": "icmp"}],
         "inside": True,
-        "expect": {"fate": "delivered", "via": ["raw:OUTPUT", "raw:PREROUTING"],
-                   "why": "Nothing reaches the host: the packet only loops over lo inside the container's namespace."},
+        "expect": {
+            "fate": "delivered",
+            "via": ["raw:OUTPUT", "raw:PREROUTING"],
+            "why": "Nothing reaches the host: the packet only loops over lo inside the container's namespace.",
+        },
     },
 }
 
@@ -128,8 +159,10 @@ def expectation(scenario, facts, override=None):
     elif scenario == "container_to_container":
         if not facts.get("br_netfilter"):
             exp["via"] = []
-            exp["why"] = ("br_netfilter is not active: frames between containers on one bridge never "
-                          "reach iptables, so nothing is traced on the host.")
+            exp["why"] = (
+                "br_netfilter is not active: frames between containers on one bridge never "
+                "reach iptables, so nothing is traced on the host."
+            )
         elif version >= (29, 0, 0):
             exp["via"] = ["filter:FORWARD", "filter:DOCKER-FORWARD"]
         elif version >= (28, 0, 1):
@@ -138,8 +171,10 @@ def expectation(scenario, facts, override=None):
         exp["why"] = "nat DOCKER rewrites both host-ip:8080 and 127.0.0.1:8080 (userland proxy off, route_localnet on)."
     elif scenario == "host_network" and not facts.get("userland_proxy", True):
         exp["forbid"] = []
-        exp["why"] = ("The container shares the host's stack: no NAT. With the userland proxy off, nat OUTPUT "
-                      "sends 127.0.0.1 through Docker's nat DOCKER chain too, where no rule matches this port.")
+        exp["why"] = (
+            "The container shares the host's stack: no NAT. With the userland proxy off, nat OUTPUT "
+            "sends 127.0.0.1 through Docker's nat DOCKER chain too, where no rule matches this port."
+        )
     exp.setdefault("at", None)
     for key, value in (override or {}).items():
         if value is not None:

@@ -12,9 +12,11 @@ from ansible_collections.dockernet.packetflow.plugins.module_utils.host.ownershi
 
 FATES = ("delivered", "dropped", "unknown")
 EXPECT_KEYS = ("fate", "at", "via")
-RANGES = {"port": (0, 65535, "a free host port, or 0 for a free one"),
-          "count": (1, 1000, "a number of echo requests from 1 to 1000"),
-          "timeout": (1, 3600, "a number of seconds from 1 to 3600")}
+RANGES = {
+    "port": (0, 65535, "a free host port, or 0 for a free one"),
+    "count": (1, 1000, "a number of echo requests from 1 to 1000"),
+    "timeout": (1, 3600, "a number of seconds from 1 to 3600"),
+}
 _CONTAINER_NAME = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9_.-]*$")
 
 
@@ -40,8 +42,10 @@ def validate(params):
             raise ValueError("%s must be between %s and %s (got %s): use %s" % (option, low, high, value, fix))
     for option in ("name", "second_name"):
         if not _CONTAINER_NAME.match(params[option] or ""):
-            raise ValueError("%s must be a Docker container name, [a-zA-Z0-9][a-zA-Z0-9_.-]* such as web1 (got %r)"
-                             % (option, params[option]))
+            raise ValueError(
+                "%s must be a Docker container name, [a-zA-Z0-9][a-zA-Z0-9_.-]* such as web1 (got %r)"
+                % (option, params[option])
+            )
     if params.get("run_id"):
         check_run_id(params["run_id"])
     _check_expect(params.get("expect") or {})

@@ -50,16 +50,25 @@ def _item_fate(item, mine, notes):
     if dropped:
         return "dropped", dropped[0].get("fate_at")
     if item["ok"]:
-        notes.append("%s -> %s was answered; %s" % (
-            item["from"], item["to"], "its trace ends before a final hook (no rules registered there)"
-            if mine else "nothing of it was traced on this host"))
+        notes.append(
+            "%s -> %s was answered; %s"
+            % (
+                item["from"],
+                item["to"],
+                "its trace ends before a final hook (no rules registered there)"
+                if mine
+                else "nothing of it was traced on this host",
+            )
+        )
         return "delivered", None
     return "unknown", None
 
 
 def observe(traffic, packets):
     """Observed fate, place, path and notes, from the request packets of each traffic item."""
-    path, notes, fates = [], [], []
+    path: list = []
+    notes: list = []
+    fates = []
     for item in traffic:
         forward = {(leg["src"], leg["dst"]) for leg in item["legs"]}
         mine = [p for p in packets if (p["flow"].get("src"), p["flow"].get("dst")) in forward]

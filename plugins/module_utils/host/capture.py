@@ -11,6 +11,7 @@ import select
 import signal
 import subprocess
 import time
+from typing import Any
 
 from ansible_collections.dockernet.packetflow.plugins.module_utils.host.commands import RUNNER
 
@@ -33,8 +34,19 @@ class Capture:
         self.label = label or iface
         self.path = path
         self.argv = netns_prefix(pid, netns) + [
-            "tcpdump", "-i", iface, "-n", "-U", "--immediate-mode", "-s", "262144", "-w", path, bpf]
-        self.proc = None
+            "tcpdump",
+            "-i",
+            iface,
+            "-n",
+            "-U",
+            "--immediate-mode",
+            "-s",
+            "262144",
+            "-w",
+            path,
+            bpf,
+        ]
+        self.proc: Any = None
         self.stderr = ""
         self.stats = {}
 
@@ -72,9 +84,11 @@ class Capture:
             self.proc.kill()
             rest = self.proc.communicate()[1]
         self.stderr += rest.decode("utf-8", "replace")
-        for key, pattern in (("captured", r"(\d+) packets? captured"),
-                             ("received", r"(\d+) packets? received by filter"),
-                             ("kernel_drops", r"(\d+) packets? dropped by kernel")):
+        for key, pattern in (
+            ("captured", r"(\d+) packets? captured"),
+            ("received", r"(\d+) packets? received by filter"),
+            ("kernel_drops", r"(\d+) packets? dropped by kernel"),
+        ):
             match = re.search(pattern, self.stderr)
             self.stats[key] = int(match.group(1)) if match else None
         self.proc = None

@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 import re
 import signal
+from typing import Any
 
 from ansible_collections.dockernet.packetflow.plugins.module_utils.host import ownership
 from ansible_collections.dockernet.packetflow.plugins.module_utils.host.commands import RUNNER, read
@@ -22,7 +23,7 @@ BACKENDS = ("legacy", "nft")
 
 def by_kind():
     """An empty record of leftovers: a list per kind, sysctls as {path: value}."""
-    record = {kind: [] for kind in KINDS}
+    record: dict[str, Any] = {kind: [] for kind in KINDS}
     record["sysctls"] = {}
     return record
 
@@ -30,8 +31,16 @@ def by_kind():
 class Cleaner:
     """Removes the leftovers of one run (run_id) or of every run (None); check mode only lists them."""
 
-    def __init__(self, run_id=None, client=None, check_mode=False, timeout=10, runner=RUNNER,
-                 state_dir=ownership.STATE_DIR, proc_root="/proc"):
+    def __init__(
+        self,
+        run_id=None,
+        client=None,
+        check_mode=False,
+        timeout=10,
+        runner=RUNNER,
+        state_dir=ownership.STATE_DIR,
+        proc_root="/proc",
+    ):
         self.run_id, self.client, self.check = run_id, client, check_mode
         self.timeout, self.runner = timeout, runner
         self.state_dir, self.proc_root = state_dir, proc_root
@@ -62,8 +71,12 @@ class Cleaner:
     def processes(self, states):
         """Processes carrying the run's environment tag, recorded in a state file or not."""
         for pid in ownership.tagged_processes(self.run_id, proc_root=self.proc_root):
-            self.remove("processes", pid, lambda pid=pid: self.runner.kill(pid, signal.SIGKILL),
-                        lambda pid=pid: bool(ownership.tagged_processes(self.run_id, [pid], self.proc_root)))
+            self.remove(
+                "processes",
+                pid,
+                lambda pid=pid: self.runner.kill(pid, signal.SIGKILL),
+                lambda pid=pid: bool(ownership.tagged_processes(self.run_id, [pid], self.proc_root)),
+            )
 
     def rules(self):
         """TRACE rules whose comment is a run's tag, in both iptables back ends. Legacy's raw table is
@@ -76,8 +89,12 @@ class Cleaner:
             for args in ownership.tagged_rules(out, self.run_id) if rc == 0 else []:
                 base = ["iptables-%s" % backend, "-w", "5", "-t", "raw"]
                 delete, check = base + ["-D"] + args[1:], base + ["-C"] + args[1:]
-                self.remove("rules", " ".join(delete), lambda argv=delete: self._must(argv),
-                            lambda argv=check: self._sh(argv)[0] == 0)
+                self.remove(
+                    "rules",
+                    " ".join(delete),
+                    lambda argv=delete: self._must(argv),
+                    lambda argv=check: self._sh(argv)[0] == 0,
+                )
 
     def nft_created(self, states):
         """Raw chains and table that iptables-nft created for a killed run, once empty."""
@@ -90,8 +107,12 @@ class Cleaner:
                         self._remove_nft("nft_tables", obj)
 
     def _remove_nft(self, kind, obj):
-        self.remove(kind, " ".join(obj), lambda: self._must(["nft", "delete"] + obj),
-                    lambda: self._sh(["nft", "list"] + obj)[0] == 0)
+        self.remove(
+            kind,
+            " ".join(obj),
+            lambda: self._must(["nft", "delete"] + obj),
+            lambda: self._sh(["nft", "list"] + obj)[0] == 0,
+        )
 
     def nft_tables(self):
         """nftables tables of a run (the nftables back end's tracing)."""
@@ -108,11 +129,19 @@ class Cleaner:
         labelled = ownership.label_filter(self.run_id)
         try:
             for cont in self.client.containers.list(all=True, filters=labelled):
-                self.remove("containers", cont.name, lambda c=cont: c.remove(force=True),
-                            lambda c=cont: bool(self.client.containers.list(all=True, filters={"id": c.id})))
+                self.remove(
+                    "containers",
+                    cont.name,
+                    lambda c=cont: c.remove(force=True),
+                    lambda c=cont: bool(self.client.containers.list(all=True, filters={"id": c.id})),
+                )
             for net in self.client.networks.list(filters=labelled):
-                self.remove("networks", net.name, net.remove,
-                            lambda n=net: bool(self.client.networks.list(filters={"id": n.id})))
+                self.remove(
+                    "networks",
+                    net.name,
+                    net.remove,
+                    lambda n=net: bool(self.client.networks.list(filters={"id": n.id})),
+                )
         except Exception as exc:
             self.errors.append("Docker: %s" % exc)
 
@@ -122,13 +151,21 @@ class Cleaner:
         links = {n for dummy, state in states for n in state["links"]}
         for name in self._netns():
             if name in netns or ownership.owns_netns(name, self.run_id):
-                self.remove("netns", name, lambda n=name: self._must(["ip", "netns", "del", n]),
-                            lambda n=name: n in self._netns())
+                self.remove(
+                    "netns",
+                    name,
+                    lambda n=name: self._must(["ip", "netns", "del", n]),
+                    lambda n=name: n in self._netns(),
+                )
         dummy, out, dummy2 = self._sh(["ip", "-o", "link", "show"])
         for name in re.findall(r"^\d+: ([^:@\s]+)[@:]", out, re.M):
             if name in links or ownership.owns_link(name, self.run_id):
-                self.remove("links", name, lambda n=name: self._must(["ip", "link", "del", n]),
-                            lambda n=name: self._sh(["ip", "link", "show", "dev", n])[0] == 0)
+                self.remove(
+                    "links",
+                    name,
+                    lambda n=name: self._must(["ip", "link", "del", n]),
+                    lambda n=name: self._sh(["ip", "link", "show", "dev", n])[0] == 0,
+                )
 
     def _netns(self):
         dummy, out, dummy2 = self._sh(["ip", "netns", "list"])
@@ -160,8 +197,9 @@ class Cleaner:
         self.sysctls(states)
         if not self.errors:
             for path, dummy in states:
-                self.remove("state_files", path, lambda p=path: ownership.remove_state_file(p),
-                            lambda p=path: os.path.exists(p))
+                self.remove(
+                    "state_files", path, lambda p=path: ownership.remove_state_file(p), lambda p=path: os.path.exists(p)
+                )
         return self.removed, self.errors
 
     def diff(self):

@@ -26,8 +26,9 @@ class Runner:
     def run(self, argv, timeout=10, check=False):
         """Run argv, return (rc, stdout, stderr); a missing tool gives rc 127, a timeout rc 124."""
         try:
-            proc = subprocess.run(argv, capture_output=True, env=self._environ(), timeout=timeout, check=False,
-                                  text=True)
+            proc = subprocess.run(
+                argv, capture_output=True, env=self._environ(), timeout=timeout, check=False, text=True
+            )
         except FileNotFoundError:
             return 127, "", "%s: not found" % argv[0]
         except subprocess.TimeoutExpired:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 try:
     import docker
+
     HAS_DOCKER = True
 except ImportError:
     docker = None

@@ -143,12 +143,14 @@ def docker_bridges(client):
         if attrs.get("Driver") != "bridge":
             continue
         configs = (attrs.get("IPAM") or {}).get("Config") or [{}]
-        bridges.append({
-            "name": attrs["Name"],
-            "bridge": bridge_name(attrs),
-            "subnet": configs[0].get("Subnet"),
-            "gateway": network_gateway(attrs),
-        })
+        bridges.append(
+            {
+                "name": attrs["Name"],
+                "bridge": bridge_name(attrs),
+                "subnet": configs[0].get("Subnet"),
+                "gateway": network_gateway(attrs),
+            }
+        )
     return bridges
 
 
@@ -178,5 +180,6 @@ def gather(client):
     elif backend != "nftables" and default and default != backend:
         facts["warnings"].append(
             "The host's iptables command uses %s but Docker's rules are in %s: `iptables -L` "
-            "shows the wrong tables; packetflow traces with iptables-%s." % (default, backend, backend))
+            "shows the wrong tables; packetflow traces with iptables-%s." % (default, backend, backend)
+        )
     return facts

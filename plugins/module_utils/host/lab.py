@@ -9,6 +9,7 @@ import errno
 import re
 import socket
 import time
+from typing import Any
 
 from ansible_collections.dockernet.packetflow.plugins.module_utils.host.capture import netns_prefix
 from ansible_collections.dockernet.packetflow.plugins.module_utils.host.commands import RUNNER
@@ -68,23 +69,31 @@ def preflight(client, image, spec, names, port):
     try:
         client.images.get(image)
     except Exception as exc:
-        raise RuntimeError("lab image %s is not on this host (%s); build or load it first "
-                           "(role dockernet.packetflow.lab_image)" % (image, exc)) from exc
-    for name in names[:len(spec["containers"])]:
+        raise RuntimeError(
+            "lab image %s is not on this host (%s); build or load it first "
+            "(role dockernet.packetflow.lab_image)" % (image, exc)
+        ) from exc
+    for name in names[: len(spec["containers"])]:
         found = client.containers.list(all=True, filters={"name": "^/%s$" % name})
         if found:
-            raise RuntimeError("container name %s is already taken (container %s, %s); remove it or "
-                               "choose another name" % (name, found[0].short_id, found[0].status))
+            raise RuntimeError(
+                "container name %s is already taken (container %s, %s); remove it or "
+                "choose another name" % (name, found[0].short_id, found[0].status)
+            )
     if any(c.get("publish") or c.get("serve_port") for c in spec["containers"]):
         for cont in client.containers.list():
             for bindings in (cont.attrs.get("HostConfig", {}).get("PortBindings") or {}).values():
                 for binding in bindings or []:
                     if str(binding.get("HostPort")) == str(port):
-                        raise RuntimeError("host port %s is already taken by container %s; choose another "
-                                           "port, or port 0 for a free one" % (port, cont.name))
+                        raise RuntimeError(
+                            "host port %s is already taken by container %s; choose another "
+                            "port, or port 0 for a free one" % (port, cont.name)
+                        )
         if not port_free(port):
-            raise RuntimeError("host port %s is already taken by a listening process; choose another "
-                               "port, or port 0 for a free one" % port)
+            raise RuntimeError(
+                "host port %s is already taken by a listening process; choose another "
+                "port, or port 0 for a free one" % port
+            )
 
 
 class Lab:
@@ -116,8 +125,12 @@ class Lab:
     def _container(self, name, cspec, port):
         network = cspec["network"]
         serve = port if cspec.get("serve_port") else 80
-        kwargs = {"name": name, "detach": True, "labels": self.names.labels,
-                  "command": ["httpd", "-f", "-p", str(serve), "-h", "/"]}
+        kwargs = {
+            "name": name,
+            "detach": True,
+            "labels": self.names.labels,
+            "command": ["httpd", "-f", "-p", str(serve), "-h", "/"],
+        }
         if network in ("host", "none"):
             kwargs["network_mode"] = network
         elif network == "bridge":
@@ -135,26 +148,35 @@ class Lab:
             if pid and (network == "none" or listening(pid, serve)):
                 break
             if time.time() > deadline or cont.status == "exited":
-                raise RuntimeError("container %s did not start serving within %ss (%s)"
-                                   % (name, self.timeout, cont.status))
+                raise RuntimeError(
+                    "container %s did not start serving within %ss (%s)" % (name, self.timeout, cont.status)
+                )
             time.sleep(0.02)
 
     def _peer(self, net):
         hosts = list(net.hosts())
         host_ip, peer_ip = str(hosts[0]), str(hosts[1])
         netns, host_if, peer_if = self.names.netns, self.names.host_veth, self.names.peer_veth
-        self.peer = {"netns": netns, "ip": peer_ip, "veth": peer_if, "host_veth": host_if,
-                     "host_ip": host_ip, "prefixlen": net.prefixlen}
+        self.peer = {
+            "netns": netns,
+            "ip": peer_ip,
+            "veth": peer_if,
+            "host_veth": host_if,
+            "host_ip": host_ip,
+            "prefixlen": net.prefixlen,
+        }
         self.state.add("netns", netns)
         self.state.add("links", host_if)
-        for argv in (["ip", "netns", "add", netns],
-                     ["ip", "link", "add", host_if, "type", "veth", "peer", "name", peer_if, "netns", netns],
-                     ["ip", "addr", "add", "%s/%s" % (host_ip, net.prefixlen), "dev", host_if],
-                     ["ip", "link", "set", host_if, "up"],
-                     ["ip", "-n", netns, "addr", "add", "%s/%s" % (peer_ip, net.prefixlen), "dev", peer_if],
-                     ["ip", "-n", netns, "link", "set", peer_if, "up"],
-                     ["ip", "-n", netns, "link", "set", "lo", "up"],
-                     ["ip", "-n", netns, "route", "add", "default", "via", host_ip]):
+        for argv in (
+            ["ip", "netns", "add", netns],
+            ["ip", "link", "add", host_if, "type", "veth", "peer", "name", peer_if, "netns", netns],
+            ["ip", "addr", "add", "%s/%s" % (host_ip, net.prefixlen), "dev", host_if],
+            ["ip", "link", "set", host_if, "up"],
+            ["ip", "-n", netns, "addr", "add", "%s/%s" % (peer_ip, net.prefixlen), "dev", peer_if],
+            ["ip", "-n", netns, "link", "set", peer_if, "up"],
+            ["ip", "-n", netns, "link", "set", "lo", "up"],
+            ["ip", "-n", netns, "route", "add", "default", "via", host_ip],
+        ):
             self.runner.run(argv, timeout=self.timeout, check=True)
 
     def topology(self):
@@ -162,12 +184,20 @@ class Lab:
         containers = []
         for cont in self.containers:
             cont.reload()
-            nets = cont.attrs["NetworkSettings"]["Networks"] or {}
-            net_name, info = next(iter(nets.items()), (None, {}))
+            nets: dict[str, Any] = cont.attrs["NetworkSettings"]["Networks"] or {}
+            net_name = next(iter(nets), None)
+            info = nets[net_name] if net_name else {}
             pid = cont.attrs["State"]["Pid"]
-            entry = {"name": cont.name, "id": cont.short_id, "pid": pid, "network": net_name,
-                     "ip": info.get("IPAddress") or None, "gateway": info.get("Gateway") or None,
-                     "mac": info.get("MacAddress") or None, "veth": None}
+            entry: dict[str, Any] = {
+                "name": cont.name,
+                "id": cont.short_id,
+                "pid": pid,
+                "network": net_name,
+                "ip": info.get("IPAddress") or None,
+                "gateway": info.get("Gateway") or None,
+                "mac": info.get("MacAddress") or None,
+                "veth": None,
+            }
             if entry["ip"]:
                 dummy, out, dummy2 = self.runner.run(netns_prefix(pid) + ["ip", "-o", "link", "show", "eth0"])
                 match = re.search(r"eth0@if(\d+)", out)
@@ -177,8 +207,15 @@ class Lab:
         for name in sorted({c["network"] for c in containers if c["ip"]}):
             attrs = self.client.networks.get(name).attrs
             config = ((attrs.get("IPAM") or {}).get("Config") or [{}])[0]
-            networks.append({"name": name, "id": attrs["Id"][:12], "bridge": bridge_name(attrs),
-                             "subnet": config.get("Subnet"), "gateway": network_gateway(attrs)})
+            networks.append(
+                {
+                    "name": name,
+                    "id": attrs["Id"][:12],
+                    "bridge": bridge_name(attrs),
+                    "subnet": config.get("Subnet"),
+                    "gateway": network_gateway(attrs),
+                }
+            )
         return {"containers": containers, "networks": networks, "peer": self.peer}
 
     def teardown(self):
@@ -207,19 +244,29 @@ class Lab:
         return errors
 
 
-
 def plan_topology(spec, names, port):
     """The topology a scenario would build, with placeholders where only the engine knows (check mode)."""
     conts = []
     for index, cspec in enumerate(spec["containers"]):
         bridged = cspec["network"] not in ("host", "none")
-        conts.append({"name": names[index], "pid": None, "network": cspec["network"],
-                      "ip": "<%s>" % names[index] if bridged else None,
-                      "gateway": "<gateway of %s>" % cspec["network"] if bridged else None,
-                      "veth": "<veth of %s>" % names[index] if bridged else None,
-                      "published": "%s:80" % port if cspec.get("publish") else None})
-    nets = [{"name": n, "bridge": "docker0" if n == "bridge" else "<bridge of %s>" % n}
-            for n in sorted({c["network"] for c in conts if c["ip"]})]
-    peer = {"netns": "pf-<id>", "ip": "<peer>", "host_ip": "<host side>", "veth": "pfp<id>",
-            "host_veth": "pfh<id>"} if spec.get("peer") else None
+        conts.append(
+            {
+                "name": names[index],
+                "pid": None,
+                "network": cspec["network"],
+                "ip": "<%s>" % names[index] if bridged else None,
+                "gateway": "<gateway of %s>" % cspec["network"] if bridged else None,
+                "veth": "<veth of %s>" % names[index] if bridged else None,
+                "published": "%s:80" % port if cspec.get("publish") else None,
+            }
+        )
+    nets = [
+        {"name": n, "bridge": "docker0" if n == "bridge" else "<bridge of %s>" % n}
+        for n in sorted({c["network"] for c in conts if c["ip"]})
+    ]
+    peer = (
+        {"netns": "pf-<id>", "ip": "<peer>", "host_ip": "<host side>", "veth": "pfp<id>", "host_veth": "pfh<id>"}
+        if spec.get("peer")
+        else None
+    )
     return {"containers": conts, "networks": nets, "peer": peer}

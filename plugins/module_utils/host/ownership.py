@@ -20,6 +20,7 @@ import os
 import re
 import shlex
 import time
+from typing import Any
 
 LABEL = "dockernet.packetflow.run"
 TAG_PREFIX = "packetflow:"
@@ -30,7 +31,7 @@ _SHORT = r"[A-Za-z0-9]{1,12}"
 _RUN_ID = re.compile(r"^pf-(?:[A-Za-z0-9]+-)*%s$" % _SHORT)
 _NETNS = re.compile(r"^pf-%s$" % _SHORT)
 _HOST_VETH = re.compile(r"^pfh%s$" % _SHORT)
-STATE_KEYS = {"run_id": None, "pids": [], "netns": [], "links": [], "sysctls": {}, "nft_created": []}
+STATE_KEYS: dict[str, Any] = {"run_id": None, "pids": [], "netns": [], "links": [], "sysctls": {}, "nft_created": []}
 
 
 def new_run_id():
@@ -41,8 +42,10 @@ def new_run_id():
 def check_run_id(run_id, option="run_id"):
     """Raise ValueError naming the option when run_id is not a valid run id."""
     if not _RUN_ID.match(run_id or ""):
-        raise ValueError("%s must look like pf-<date>-<hex>, e.g. %s: letters and digits in parts joined by '-', "
-                         "the last part at most 12 characters (got %r)" % (option, new_run_id(), run_id))
+        raise ValueError(
+            "%s must look like pf-<date>-<hex>, e.g. %s: letters and digits in parts joined by '-', "
+            "the last part at most 12 characters (got %r)" % (option, new_run_id(), run_id)
+        )
 
 
 class Names:

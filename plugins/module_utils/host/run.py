@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import os
 import signal
+from typing import Any
 
 from ansible_collections.dockernet.packetflow.plugins.module_utils.host import capture
 from ansible_collections.dockernet.packetflow.plugins.module_utils.host.commands import Runner
@@ -55,14 +56,14 @@ class Run:
         self.error = None
         self.warnings = []
         self.teardown_errors = []
-        self.tracer = None
+        self.tracer: Any = None
         self.captures = []
         self.parts = []
         self.plan = None
         self.topology = None
         self.traffic = None
         self.lines = []
-        self.ruleset = None
+        self.ruleset: Any = None
         self.stats = {}
         self._previous = None
 
@@ -94,8 +95,15 @@ class Run:
             self.traffic = workload.traffic(self.topology)
             self.stage = "arm tracing"
             pid = workload.traced_pid(self.topology)
-            self.tracer = Tracer(self.backend, self.run_id, [leg for item in self.traffic for leg in item["legs"]],
-                                 self.rundir, pid=pid, timeout=self.timeout, runner=self.runner)
+            self.tracer = Tracer(
+                self.backend,
+                self.run_id,
+                [leg for item in self.traffic for leg in item["legs"]],
+                self.rundir,
+                pid=pid,
+                timeout=self.timeout,
+                runner=self.runner,
+            )
             specs = workload.captures(self.topology, self.traffic, self.rundir)
             if self.check_mode:
                 self.plan = {"rules": self.tracer.plan(), "captures": [spec["label"] for spec in specs]}
@@ -126,7 +134,8 @@ class Run:
                 self.warnings.append(
                     "%s is not settable here (not the initial network namespace): the kernel's host must set "
                     "net.netfilter.nf_log_all_netns=1 (role dockernet.packetflow.nf_log, nf_log_all_netns: true) "
-                    "or none_network traces nothing" % ALL_NETNS)
+                    "or none_network traces nothing" % ALL_NETNS
+                )
         monitor = self.tracer.start_collector()
         if monitor:
             self.state.add("pids", monitor)
@@ -144,8 +153,11 @@ class Run:
         if not self.teardown_errors and not self.check_mode:
             self.state.remove()
         if self.teardown_errors:
-            self.error = ((self.error + "; ") if self.error else "") + \
-                "tear-down incomplete (run packetflow_cleanup): " + "; ".join(self.teardown_errors)
+            self.error = (
+                ((self.error + "; ") if self.error else "")
+                + "tear-down incomplete (run packetflow_cleanup): "
+                + "; ".join(self.teardown_errors)
+            )
 
     def pcaps(self):
         """{label: path} of the captures that wrote a file."""

@@ -20,29 +20,36 @@ from ansible_collections.dockernet.packetflow.plugins.module_utils.host.ownershi
 from ansible_collections.dockernet.packetflow.plugins.module_utils.host.run import Run
 
 TOOLS = ("tcpdump", "busybox", "nsenter", "ip")
-BACKEND_TOOLS = {"legacy": ("iptables-legacy", "iptables-legacy-save"),
-                 "nft": ("iptables-nft", "iptables-nft-save", "xtables-monitor"),
-                 "nftables": ("nft",)}
+BACKEND_TOOLS = {
+    "legacy": ("iptables-legacy", "iptables-legacy-save"),
+    "nft": ("iptables-nft", "iptables-nft-save", "xtables-monitor"),
+    "nftables": ("nft",),
+}
 HOST_KEYS = ("name", "kernel", "docker_version", "backend", "userland_proxy", "br_netfilter", "iptables_default")
 
 
 def preflight(params, docker_mod, get_bin_path):
     """Check everything a run needs before anything is built; return (client, facts)."""
     if os.geteuid() != 0:
-        raise RuntimeError("packetflow_scenario must run as root (it adds TRACE rules, creates namespaces "
-                           "and captures packets); use become: true")
+        raise RuntimeError(
+            "packetflow_scenario must run as root (it adds TRACE rules, creates namespaces "
+            "and captures packets); use become: true"
+        )
     for tool in TOOLS:
         if not get_bin_path(tool):
-            raise RuntimeError("%s is not installed on this host (install it, e.g. with role "
-                               "dockernet.packetflow.tcpdump for tcpdump)" % tool)
+            raise RuntimeError(
+                "%s is not installed on this host (install it, e.g. with role "
+                "dockernet.packetflow.tcpdump for tcpdump)" % tool
+            )
     client = docker_api.connect(params["docker_host"], params["timeout"], docker_mod)
     facts = hostfacts.gather(client)
     if facts["backend"] is None:
         raise RuntimeError("Docker's firewall rules were found in neither iptables-legacy, iptables-nft nor nftables")
     for tool in BACKEND_TOOLS[facts["backend"]]:
         if not get_bin_path(tool):
-            raise RuntimeError("%s is not installed but Docker's rules are on the %s back end"
-                               % (tool, facts["backend"]))
+            raise RuntimeError(
+                "%s is not installed but Docker's rules are on the %s back end" % (tool, facts["backend"])
+            )
     return client, facts
 
 
@@ -66,8 +73,7 @@ class ScenarioWorkload:
         if run.check_mode:
             return plan_topology(self.spec, self.names, self.port)
         self.env = run.names.env
-        lab = run.own(Lab(self.client, run.run_id, self.params["image"], self.params["timeout"], run.state,
-                          run.runner))
+        lab = run.own(Lab(self.client, run.run_id, self.params["image"], self.params["timeout"], run.state, run.runner))
         return lab.build(self.spec, self.names, self.port, self.peer_net)
 
     def traffic(self, topology):
@@ -101,10 +107,16 @@ def run_scenario(params, check_mode, docker_mod, get_bin_path):
     if spec.get("peer") and peer_net is None:
         raise RuntimeError("no free documentation-range subnet for the outside client")
     expected = scenarios.expectation(params["scenario"], facts, params.get("expect"))
-    result = {"scenario": params["scenario"], "description": spec["description"], "run_id": run_id,
-              "started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(started)),
-              "host": {k: facts[k] for k in HOST_KEYS}, "expected": expected,
-              "warnings_list": list(facts["warnings"]), "error": None}
+    result = {
+        "scenario": params["scenario"],
+        "description": spec["description"],
+        "run_id": run_id,
+        "started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(started)),
+        "host": {k: facts[k] for k in HOST_KEYS},
+        "expected": expected,
+        "warnings_list": list(facts["warnings"]),
+        "error": None,
+    }
     with Run(run_id, facts["backend"], params["workdir"], params["timeout"], check_mode) as run:
         run.execute(ScenarioWorkload(spec, params, client, facts, port, peer_net))
     result["warnings_list"] += run.warnings
@@ -132,17 +144,26 @@ def verdict_of(result, run, expected):
     passed, diff = verdict.compare(expected, observed)
     result["warnings_list"] += observed.pop("notes")
     result.update(
-        traffic=[strip(item) for item in run.traffic], packets=packets, observed=observed, passed=passed,
+        traffic=[strip(item) for item in run.traffic],
+        packets=packets,
+        observed=observed,
+        passed=passed,
         explanation=narrate.outcome(run.traffic, expected, observed, packets),
         ruleset=dict(run.ruleset, hit=verdict.rules_hit(packets)),
         artifacts={"pcaps": pcaps, "trace_log": run.tracer.log_path, "ruleset": ruleset_path},
-        stats={"trace_events": len(run.lines),
-               "captured": sum(s.get("captured") or 0 for s in run.stats.values()),
-               "kernel_drops": sum(s.get("kernel_drops") or 0 for s in run.stats.values()),
-               "captures": run.stats,
-               "unparsed_lines": len(journeys.get("unparsed", [])),
-               "seconds": result["seconds"]})
+        stats={
+            "trace_events": len(run.lines),
+            "captured": sum(s.get("captured") or 0 for s in run.stats.values()),
+            "kernel_drops": sum(s.get("kernel_drops") or 0 for s in run.stats.values()),
+            "captures": run.stats,
+            "unparsed_lines": len(journeys.get("unparsed", [])),
+            "seconds": result["seconds"],
+        },
+    )
     if not passed:
         result["mismatch"] = "scenario %s: expected and observed differ\n%s\n%s" % (
-            result["scenario"], diff, result["explanation"])
+            result["scenario"],
+            diff,
+            result["explanation"],
+        )
     return result

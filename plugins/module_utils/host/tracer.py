@@ -17,6 +17,7 @@ import re
 import signal
 import subprocess
 import time
+from typing import Any
 
 from ansible_collections.dockernet.packetflow.plugins.module_utils.host.capture import netns_prefix
 from ansible_collections.dockernet.packetflow.plugins.module_utils.host.commands import RUNNER
@@ -57,8 +58,13 @@ def directions(legs):
     """Both directions of every leg, de-duplicated, in order."""
     seen = []
     for leg in legs:
-        back = {"src": leg.get("dst"), "dst": leg.get("src"), "proto": leg.get("proto"),
-                "sport": leg.get("dport"), "dport": leg.get("sport")}
+        back = {
+            "src": leg.get("dst"),
+            "dst": leg.get("src"),
+            "proto": leg.get("proto"),
+            "sport": leg.get("dport"),
+            "dport": leg.get("sport"),
+        }
         for one in (dict(leg), back):
             one = {k: one.get(k) for k in ("src", "dst", "proto", "sport", "dport")}
             if one not in seen:
@@ -68,7 +74,7 @@ def directions(legs):
 
 def flow_addresses(legs):
     """Addresses the legs name, or None when a leg names none (then any address is ours)."""
-    addresses = set()
+    addresses: set = set()
     for leg in legs:
         if not (leg.get("src") or leg.get("dst")):
             return None
@@ -112,7 +118,7 @@ class Tracer:
         self.table = names.nft_table
         self.armed = []
         self.created = []
-        self.kmsg = None
+        self.kmsg: Any = None
         self.monitor = None
         self.lines = []
 
@@ -131,18 +137,31 @@ class Tracer:
         for chain in CHAINS:
             for leg in self.legs:
                 where = [chain, "1"] if action == "-I" else [chain]
-                cmds.append(self.prefix + ["iptables-%s" % self.backend, "-w", "5", "-t", "raw", action] + where
-                            + iptables_matches(leg) + ["-m", "comment", "--comment", self.tag, "-j", "TRACE"])
+                cmds.append(
+                    self.prefix
+                    + ["iptables-%s" % self.backend, "-w", "5", "-t", "raw", action]
+                    + where
+                    + iptables_matches(leg)
+                    + ["-m", "comment", "--comment", self.tag, "-j", "TRACE"]
+                )
         return cmds
 
     def _nft_commands(self):
         cmds = [self.prefix + ["nft", "add", "table", "ip", self.table]]
         for hook in ("prerouting", "output"):
-            cmds.append(self.prefix + ["nft", "add chain ip %s %s { type filter hook %s priority -350 ; }"
-                                       % (self.table, hook, hook)])
+            cmds.append(
+                self.prefix
+                + ["nft", "add chain ip %s %s { type filter hook %s priority -350 ; }" % (self.table, hook, hook)]
+            )
             for leg in self.legs:
-                cmds.append(self.prefix + ["nft", "add rule ip %s %s %s meta nftrace set 1 comment \"%s\""
-                                           % (self.table, hook, nft_matches(leg), self.tag)])
+                cmds.append(
+                    self.prefix
+                    + [
+                        "nft",
+                        'add rule ip %s %s %s meta nftrace set 1 comment "%s"'
+                        % (self.table, hook, nft_matches(leg), self.tag),
+                    ]
+                )
         return cmds
 
     def start_collector(self):
@@ -291,5 +310,8 @@ class Tracer:
             items = json.loads(out).get("nftables", [])
         except ValueError:
             return None
-        return sorted("%s:%s" % (item["chain"]["table"], item["chain"]["name"])
-                      for item in items if "hook" in item.get("chain", {}))
+        return sorted(
+            "%s:%s" % (item["chain"]["table"], item["chain"]["name"])
+            for item in items
+            if "hook" in item.get("chain", {})
+        )

@@ -21,8 +21,15 @@ def send(item, count, timeout, env=None):
         data = HTTP_REQUEST
     item["command"] = " ".join(item["prefix"] + argv)
     try:
-        proc = subprocess.run(item["prefix"] + argv, input=data, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                              timeout=timeout, check=False, env=dict(os.environ, **env) if env else None)
+        proc = subprocess.run(
+            item["prefix"] + argv,
+            input=data,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            timeout=timeout,
+            check=False,
+            env=dict(os.environ, **env) if env else None,
+        )
         out = proc.stdout.decode("utf-8", "replace")
         item["ok"] = proc.returncode == 0 if data is None else "HTTP/" in out
     except subprocess.TimeoutExpired:

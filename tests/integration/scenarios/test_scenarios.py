@@ -136,10 +136,11 @@ def test_sigkill_then_cleanup_leaves_nothing(unchanged, tmp_path):
     proc.send_signal(signal.SIGKILL)
     proc.wait(timeout=10)
     assert snapshot() != unchanged
-    result = run_module("packetflow_cleanup", {"run_id": run_id})
+    result = run_module("packetflow_cleanup", {"run_id": run_id, "_ansible_diff": True})
     assert not result.get("failed"), result.get("msg")
     assert result["changed"] and result["removed"]["containers"] and result["removed"]["rules"]
     assert result["removed"]["processes"] and result["removed"]["state_files"]
+    assert result["diff"]["before"] == result["removed"] and not any(result["diff"]["after"].values())
     again = run_module("packetflow_cleanup", {"run_id": run_id})
     assert not again["changed"] and not again.get("failed")
 
