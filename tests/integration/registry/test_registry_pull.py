@@ -1,0 +1,137 @@
+"""lab_image against real registries on this host: pull, auto, login, a private CA, and the refusals."""
+import pytest
+
+from conftest import REPOSITORY, USER
+from registry_lab import CERTS_D, SilentRegistry, image_id, provenance, recap, run_role, snapshot
+
+LAB = "pf-test-lab"
+
+
+def lab_vars(source, reference, **more):
+    return dict({"lab_image_source": source, "lab_image_name": LAB, "lab_image_pull_reference": reference}, **more)
+
+
+@pytest.fixture
+def vault(tmp_path, password):
+    """The registry credentials in an Ansible Vault file, and its password file."""
+    import subprocess
+    from registry_lab import BIN
+
+    secret = tmp_path / "vault-pass"
+    secret.write_text("pf-vault-pass\n")
+    secret.chmod(0o600)
+    creds = tmp_path / "registry.yml"
+    creds.write_text("lab_image_registry_username: %s\nlab_image_registry_password: %s\n" % (USER, password))
+    subprocess.run([str(BIN / "ansible-vault"), "encrypt", "--vault-password-file", str(secret), str(creds)],
+                   capture_output=True, check=True)
+    assert password not in creds.read_text()
+    return creds, secret
+
+
+@pytest.mark.parametrize("source", ["pull", "auto"])
+def test_pulls_and_tags_from_the_mirror(plain_registry, source_image, source, host):
+    ref = "%s/%s" % (plain_registry.address, REPOSITORY)
+    check = run_role(lab_vars(source, ref), check=True)
+    assert check.returncode == 0, check.stdout
+    assert recap(check.stdout)["changed"] > 0
+    assert "would be pulled from " + plain_registry.address in provenance(check.stdout)
+    assert snapshot() == host
+
+    proc = run_role(lab_vars(source, ref))
+    assert proc.returncode == 0, proc.stdout
+    assert image_id(LAB) == image_id(ref) == image_id(source_image)
+    line = provenance(proc.stdout)
+    assert line.startswith("%s:latest from pull: pulled from %s" % (LAB, plain_registry.address)), line
+    if source == "auto":
+        assert "the local build was skipped, as the pull answered" in line
+
+    again = run_role(lab_vars(source, ref))
+    assert recap(again.stdout)["changed"] == 0, again.stdout
+    assert "already on the engine" in provenance(again.stdout)
+
+
+def test_logs_in_with_vaulted_credentials_and_out_again(auth_registry, source_image, vault, password, host):
+    ref = "%s/%s" % (auth_registry.address, REPOSITORY)
+    anonymous = run_role(lab_vars("pull", ref))
+    assert anonymous.returncode != 0
+    assert "refused access. Set lab_image_registry_username and lab_image_registry_password" in anonymous.stdout
+    assert snapshot() == host
+
+    check = run_role(lab_vars("pull", ref), check=True, vault=vault)
+    assert check.returncode == 0, check.stdout
+    proc = run_role(lab_vars("pull", ref), vault=vault)
+    assert proc.returncode == 0, proc.stdout
+    assert image_id(LAB) == image_id(source_image)
+    again = run_role(lab_vars("pull", ref), vault=vault)
+    assert recap(again.stdout)["changed"] == 0, again.stdout
+    for run in (check, proc, again):
+        assert password not in run.stdout + run.stderr
+    # Logged out again: the client's config is as before.
+    assert snapshot()["docker config"] == host["docker config"]
+
+
+@pytest.mark.parametrize("source,check", [("pull", False), ("auto", False), ("pull", True)])
+def test_wrong_credentials_are_refused(auth_registry, host, source, check):
+    ref = "%s/%s" % (auth_registry.address, REPOSITORY)
+    proc = run_role(lab_vars(source, ref, lab_image_registry_username=USER,
+                             lab_image_registry_password="not-the-password"), check=check)
+    assert proc.returncode != 0, proc.stdout
+    assert "Could not pull %s on localhost: %s refused access. Set lab_image_registry_username and " \
+           "lab_image_registry_password" % (ref, auth_registry.address) in proc.stdout
+    assert "not-the-password" not in proc.stdout + proc.stderr
+    assert snapshot() == host
+
+
+def test_a_missing_reference_is_refused(plain_registry, host):
+    ref = "%s/packetflow/no-such-image:latest" % plain_registry.address
+    for source in ("pull", "auto"):
+        proc = run_role(lab_vars(source, ref))
+        assert proc.returncode != 0, proc.stdout
+        assert "%s has no image %s. Check the repository and tag of lab_image_pull_reference" % (
+            plain_registry.address, ref) in proc.stdout
+        assert snapshot() == host
+
+
+def test_a_silent_registry_makes_auto_build_locally_and_pull_fail(host):
+    silent = SilentRegistry()
+    ref = "%s/%s" % (silent.address, REPOSITORY)
+    try:
+        auto = run_role(lab_vars("auto", ref, lab_image_pull_timeout=5))
+        assert auto.returncode == 0, auto.stdout
+        line = provenance(auto.stdout)
+        assert line.startswith("%s:latest from local: built offline from /bin/busybox, as no registry answered at %s"
+                               " for %s within 5 s (" % (LAB, silent.address, ref)), line
+        assert image_id(LAB) is not None
+        pull = run_role(lab_vars("pull", ref, lab_image_pull_timeout=5, lab_image_name=LAB + "-pull"))
+    finally:
+        silent.close()
+    assert pull.returncode != 0, pull.stdout
+    assert "no registry answered at %s within lab_image_pull_timeout=5 s" % silent.address in pull.stdout
+    assert image_id(LAB + "-pull") is None
+
+
+def test_a_private_ca_is_installed_and_trusted(tls_registry, source_image, host):
+    ref = "%s/%s" % (tls_registry.address, REPOSITORY)
+    untrusted = run_role(lab_vars("pull", ref))
+    assert untrusted.returncode != 0
+    assert "TLS certificate is not trusted. Set lab_image_registry_ca_path" in untrusted.stdout
+    assert snapshot() == host
+
+    ca = {"lab_image_registry_ca_path": str(tls_registry.tls[0])}
+    proc = run_role(lab_vars("auto", ref, **ca))
+    assert proc.returncode == 0, proc.stdout
+    assert (CERTS_D / tls_registry.address / "ca.crt").read_bytes() == tls_registry.tls[0].read_bytes()
+    assert image_id(LAB) == image_id(source_image)
+    again = run_role(lab_vars("auto", ref, **ca))
+    assert recap(again.stdout)["changed"] == 0, again.stdout
+
+
+def test_a_ca_file_that_is_no_certificate_is_refused_first(tls_registry, tmp_path, host):
+    bad = tmp_path / "ca.crt"
+    bad.write_text("-----BEGIN CERTIFICATE-----\nnot base64 at all\n-----END CERTIFICATE-----\n")
+    proc = run_role(lab_vars("pull", "%s/%s" % (tls_registry.address, REPOSITORY),
+                             lab_image_registry_ca_path=str(bad)))
+    assert proc.returncode != 0
+    assert "lab_image_registry_ca_path=%s is not a PEM certificate on the controller" % bad in proc.stdout
+    assert "nothing was installed" in proc.stdout
+    assert snapshot() == host
