@@ -8,11 +8,14 @@ real fixtures, one TCP connection per block with its own client address and
 port, then measures in child processes, one per figure:
   - reference: one regex match and its dict per line, the least a parser can do: lines/s
   - parse only (lines to events, through the format's parser): lines/s, peak RSS
-  - full parse (events grouped into packets, NAT and fate; each packet dropped once built)
+  - full parse (events grouped into packets, NAT and fate; each packet dropped once built;
+    the garbage collector paused, as collect_journeys pauses it)
   - flow-filtered scan (1% of lines concern the flow): seconds, peak RSS
   - grep -c of the flow's address on the same file: seconds
-Writes bench/results/analysis.json and prints a Markdown table with the ratios taken in
-this one run: parse/reference (speed), journeys/parse and flow/grep (time).
+Times are CPU seconds of the measured work (the machine may be shared: CPU time is what
+other processes disturb least). Writes bench/results/analysis.json and prints a Markdown
+table with the ratios taken in this one run: parse/reference (speed), journeys/parse and
+flow/grep (time).
 
   PYTHONPATH=.venv/collections .venv/bin/python bench/analysis/bench_trace.py [--lines N]
 """
@@ -79,7 +82,8 @@ def measure(mode, kind, path):
     """
     from ansible_collections.dockernet.packetflow.plugins.module_utils.analysis.formats import PARSERS
     from ansible_collections.dockernet.packetflow.plugins.module_utils.analysis.grouping import JourneyBuilder
-    started = time.perf_counter()
+    from ansible_collections.dockernet.packetflow.plugins.module_utils.analysis.journeys import collector_paused
+    started = time.process_time()
     if mode == "reference":
         pattern = re.compile(REFERENCE[kind])
         events = 0
@@ -87,7 +91,7 @@ def measure(mode, kind, path):
             for line in handle:
                 match = pattern.match(line)
                 events += match is not None and bool(match.groupdict())
-        print(json.dumps({"seconds": time.perf_counter() - started, "events": events}))
+        print(json.dumps({"seconds": time.process_time() - started, "events": events}))
         return
     if mode == "parse":
         events = 0
@@ -98,15 +102,15 @@ def measure(mode, kind, path):
                     events += len(feed(line, number))
                 except ValueError:
                     pass
-        print(json.dumps({"seconds": time.perf_counter() - started, "events": events}))
+        print(json.dumps({"seconds": time.process_time() - started, "events": events}))
         return
     flow = {"src": client_address(FLOW_CLIENT_INDEX)} if mode == "flow" else None
     builder = JourneyBuilder(kind, None, flow)
     packets = 0
-    with open(path, encoding="utf-8", errors="replace") as handle:
+    with open(path, encoding="utf-8", errors="replace") as handle, collector_paused():
         for _packet in builder.run(handle):
             packets += 1
-    seconds = time.perf_counter() - started
+    seconds = time.process_time() - started
     print(json.dumps({"seconds": seconds, "packets": packets, "counts": builder.counts}))
 
 
@@ -125,9 +129,12 @@ def run_child(mode, kind, path):
 
 
 def grep_seconds(path, needle):
-    started = time.perf_counter()
-    out = subprocess.run(["grep", "-c", "-F", needle, path], stdout=subprocess.PIPE, check=False)
-    return time.perf_counter() - started, int(out.stdout or 0)
+    """CPU seconds and count of grep -c on the file."""
+    proc = subprocess.Popen(["grep", "-c", "-F", needle, path], stdout=subprocess.PIPE)
+    output = proc.stdout.read()
+    _pid, _status, usage = os.wait4(proc.pid, 0)
+    proc.stdout.close()
+    return usage.ru_utime + usage.ru_stime, int(output or 0)
 
 
 def main():

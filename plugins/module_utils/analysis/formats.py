@@ -6,7 +6,8 @@ from its lines."""
 
 from __future__ import annotations
 
-from typing import Callable, Protocol
+from itertools import chain
+from typing import Callable, Iterator, Protocol
 
 from ansible_collections.dockernet.packetflow.plugins.module_utils.analysis.flow import FlowFilter
 from ansible_collections.dockernet.packetflow.plugins.module_utils.analysis.trace_legacy import LegacyParser
@@ -71,7 +72,7 @@ def detect_stream(numbered, trace_format=None):
         trace_format = detect_format(_text(line))
         if trace_format or len(buffered) >= DETECT_LINES:
             break
-    lines = _chain(buffered, numbered)
+    lines: Iterator[tuple[int, str]] = chain(buffered, numbered)
     if buffered and isinstance(buffered[0][1], bytes):
         lines = ((number, _text(line)) for number, line in lines)
     return trace_format or "legacy", lines
@@ -81,8 +82,3 @@ def _text(line):
     if isinstance(line, bytes):
         return line.decode("utf-8", "replace")
     return line
-
-
-def _chain(first, rest):
-    yield from first
-    yield from rest

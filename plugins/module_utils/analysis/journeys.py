@@ -10,6 +10,9 @@ captured packets (captures). See docs/result-contract.md.
 
 from __future__ import annotations
 
+import gc
+from contextlib import contextmanager
+
 from ansible_collections.dockernet.packetflow.plugins.module_utils.analysis.captures import attach_captures, journey_of
 from ansible_collections.dockernet.packetflow.plugins.module_utils.analysis.grouping import JourneyBuilder
 
@@ -28,6 +31,24 @@ def build_journeys(trace_lines, trace_format="auto", ruleset=None, pcaps=None, f
 
 def collect_journeys(trace_lines, trace_format="auto", ruleset=None, pcaps=None, flow=None, max_packets=None):
     """build_journeys, keeping at most max_packets traced packets (all are counted)."""
+    with collector_paused():
+        return _collect(trace_lines, trace_format, ruleset, pcaps, flow, max_packets)
+
+
+@contextmanager
+def collector_paused():
+    """Pause the cyclic garbage collector: the analysis makes no reference cycles, so the
+    collector would only walk its millions of young dicts again and again."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
+def _collect(trace_lines, trace_format, ruleset, pcaps, flow, max_packets):
     builder = JourneyBuilder(trace_format, ruleset, flow)
     packets: list[dict] = []
     total = 0

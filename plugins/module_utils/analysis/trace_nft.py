@@ -67,15 +67,16 @@ class NftMonitorParser:
 
     def wants_for(self, flow_filter):
         """The line pre-filter of a flow: a function of one line, False when it can be skipped."""
-        return lambda line: self._wants(line, flow_filter)
+        self._line_may_match = flow_filter.line_may_match
+        return self._wants
 
-    def _wants(self, line, flow_filter):
+    def _wants(self, line):
         """Packet lines by the flow's headers; the others by their packet's trace id."""
         words = line.lstrip().split(" ", 3)
         if len(words) < 3:
             return True
         if " packet: " in line:
-            if flow_filter.line_may_match(line):
+            if self._line_may_match(line):
                 return True
             self._remember(words[2], None)
             return False

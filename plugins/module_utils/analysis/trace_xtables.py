@@ -91,15 +91,17 @@ class XtablesParser:
 
     def wants_for(self, flow_filter):
         """The line pre-filter of a flow: a function of one line, False when it can be skipped."""
-        return lambda line: self._wants(line, flow_filter)
+        self._line_may_match = flow_filter.line_may_match
+        return self._wants
 
-    def _wants(self, line, flow_filter):
+    def _wants(self, line):
         """PACKET lines by the flow's headers; TRACE lines when they carry the trace id
         of one of the last wanted PACKET lines (all of them in the older rule-first order)."""
         if line.startswith("PACKET: "):
             self.seen_packet = True
-            trace_id = line.split(" ", 3)[2] if line.count(" ") > 2 else ""
-            if not trace_id or flow_filter.line_may_match(line):
+            words = line.split(" ", 3)
+            trace_id = words[2] if len(words) > 3 else ""
+            if not trace_id or self._line_may_match(line):
                 self.wanted[trace_id] = True
                 self.wanted.move_to_end(trace_id)
                 if len(self.wanted) > WANTED_IDS:
