@@ -5,7 +5,7 @@
 
 from __future__ import annotations
 
-# The five netfilter hooks, in the order a packet meets them; iptables names its base chains after them.
+# The five netfilter hooks, PREROUTING first; iptables names its base chains after them.
 HOOKS = ("PREROUTING", "INPUT", "FORWARD", "OUTPUT", "POSTROUTING")
 # nft names hooks in lower case: "prerouting" -> "PREROUTING".
 HOOK_NAMES = {hook.lower(): hook for hook in HOOKS}
