@@ -115,7 +115,7 @@ def scenario_fingerprint(scenario):
     """Fingerprint of a scenario: its first request and reply paths together."""
     request, reply = narrate.first_pair(scenario.get("packets") or [])
     parts = [fingerprint(request), fingerprint(reply)] if reply else [fingerprint(request)]
-    text = " ⇄ ".join(p[0] for p in parts)
+    text = narrate.pair_label([p[0] for p in parts])
     code = hashlib.sha1("/".join(p[1] for p in parts).encode()).hexdigest()[:6]
     return text, code
 

@@ -257,6 +257,11 @@ def path_label(hooks, fate, dropped_in=None):
     return text
 
 
+def pair_label(paths):
+    """A request's path label and its reply's, e.g. ``OUT→POST ✓ ⇄ PRE→IN ✓``."""
+    return " \u21c4 ".join(paths)
+
+
 def verdict_label(packet):
     """What the hook diagram writes at a packet's last step."""
     fate, hops = packet.get("fate"), packet.get("hops") or []
