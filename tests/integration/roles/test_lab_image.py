@@ -39,21 +39,27 @@ def test_auto_falls_back_to_local_without_registry(lab_tag):
                                   "lab_image_pull_reference": "busybox:latest"})
     assert proc.returncode == 0, proc.stdout
     assert "Fall back to a local build" in proc.stdout
+    assert "from local: built offline from /bin/busybox, as no registry answered at docker.io" in proc.stdout
     assert image(lab_tag)["Config"]["Labels"]["dockernet.packetflow.source"] == "local"
 
 
 def test_pull_alone_fails_naming_the_alternatives(lab_tag):
     proc = run_role("lab_image", {"lab_image_source": "pull", "lab_image_name": lab_tag})
     assert proc.returncode != 0
-    assert "Could not pull busybox:latest" in proc.stdout
-    assert "lab_image_source=local" in proc.stdout
+    assert "Could not pull busybox:latest on localhost: no registry answered at docker.io" in proc.stdout
+    assert "use lab_image_source=auto, local or archive" in proc.stdout
     assert image(lab_tag) is None
 
 
 def test_archive_is_loaded_and_tagged(lab_tag, tmp_path):
+    built = run_role("lab_image", {"lab_image_source": "local", "lab_image_name": lab_tag})
+    assert built.returncode == 0, built.stdout
     archive = tmp_path / "lab.tar"
-    subprocess.run(["docker", "save", "-o", str(archive), "mybusybox:latest"], check=True)
+    subprocess.run(["docker", "save", "-o", str(archive), lab_tag + ":latest"], check=True)
+    built_id = image(lab_tag)["Id"]
+    subprocess.run(["docker", "rmi", lab_tag + ":latest"], capture_output=True, check=True)
     proc = run_role("lab_image", {"lab_image_source": "archive", "lab_image_name": lab_tag,
                                   "lab_image_archive_path": str(archive)})
     assert proc.returncode == 0, proc.stdout
-    assert image(lab_tag)["Id"] == image("mybusybox:latest")["Id"]
+    assert image(lab_tag)["Id"] == built_id
+    assert "from archive: loaded from %s" % archive in proc.stdout
