@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 import re
 import signal
+import time
 from typing import Any
 
 from ansible_collections.dockernet.packetflow.plugins.module_utils.host import ownership
@@ -40,11 +41,13 @@ class Cleaner:
         runner=RUNNER,
         state_dir=ownership.STATE_DIR,
         proc_root="/proc",
+        owner=False,
     ):
         self.run_id, self.client, self.check = run_id, client, check_mode
-        self.timeout, self.runner = timeout, runner
+        self.timeout, self.runner, self.owner = timeout, runner, owner
         self.state_dir, self.proc_root = state_dir, proc_root
         self.removed, self.found, self.errors = by_kind(), by_kind(), []
+        self.live, self.spared = [], set()
 
     def _sh(self, argv):
         return self.runner.run(argv, timeout=self.timeout)
@@ -55,7 +58,10 @@ class Cleaner:
             raise RuntimeError(err.strip() or "%s: rc %s" % (" ".join(argv), rc))
 
     def remove(self, kind, name, action, still_there):
-        """Remove one thing (not in check mode); when removing fails but it is gone, it is no error."""
+        """Remove one thing (not in check mode); when removing fails but it is gone, it is no error.
+        Things of a live run are left alone."""
+        if name in self.spared or any(part in self.spared for part in str(name).split()):
+            return
         self.found[kind].append(name)
         if not self.check:
             try:
@@ -129,6 +135,8 @@ class Cleaner:
         labelled = ownership.label_filter(self.run_id)
         try:
             for cont in self.client.containers.list(all=True, filters=labelled):
+                if cont.labels.get(ownership.LABEL) in self.live:
+                    continue
                 self.remove(
                     "containers",
                     cont.name,
@@ -136,6 +144,8 @@ class Cleaner:
                     lambda c=cont: bool(self.client.containers.list(all=True, filters={"id": c.id})),
                 )
             for net in self.client.networks.list(filters=labelled):
+                if (net.attrs.get("Labels") or {}).get(ownership.LABEL) in self.live:
+                    continue
                 self.remove(
                     "networks",
                     net.name,
@@ -188,6 +198,9 @@ class Cleaner:
         """Remove everything, in the order that leaves nothing dangling; return (removed, errors)."""
         states, errors = ownership.load_states(self.run_id, self.state_dir)
         self.errors += errors
+        states = self._spare_live(states)
+        if self.run_id in self.live:
+            return self.removed, self.errors
         self.processes(states)
         self.rules()
         self.nft_created(states)
@@ -200,6 +213,41 @@ class Cleaner:
                 self.remove(
                     "state_files", path, lambda p=path: ownership.remove_state_file(p), lambda p=path: os.path.exists(p)
                 )
+            self.stale_locks()
+        return self.removed, self.errors
+
+    def stale_locks(self):
+        """Lock files of dead runs that never wrote a state file (killed right after taking the lock)."""
+        for path in ownership.lock_files(self.run_id, self.state_dir):
+            state = path[: -len(".lock")] + ".json"
+            if os.path.basename(state)[: -len(".json")] not in self.live and not os.path.exists(state):
+                self.remove(
+                    "state_files",
+                    path,
+                    lambda s=state: ownership.remove_state_file(s),
+                    lambda p=path: os.path.exists(p),
+                )
+
+    def _spare_live(self, states):
+        """The states of dead runs; the names of live ones (their lock is held) go into self.spared."""
+        if not self.owner:
+            self.live = ownership.locked_runs(self.state_dir)
+        for run_id in self.live:
+            names = ownership.Names(run_id)
+            self.spared |= {names.tag, names.nft_table, names.netns, names.host_veth}
+            self.spared |= set(ownership.tagged_processes(run_id, proc_root=self.proc_root))
+        return [(path, state) for path, state in states if state["run_id"] not in self.live]
+
+    def converge(self, settle=1.0, passes=8):
+        """Pass after pass, settle seconds apart, until one has no error and finds nothing new; at least
+        two, since a creation in flight when the owner died lands late (or is still being removed)."""
+        for index in range(passes):
+            before = sum(len(found) for found in self.found.values())
+            self.errors = []
+            self.run()
+            if not self.errors and index and sum(len(found) for found in self.found.values()) == before:
+                break
+            time.sleep(settle)
         return self.removed, self.errors
 
     def diff(self):
@@ -211,3 +259,13 @@ class Cleaner:
             else:
                 after[kind] = [name for name in self.found[kind] if name not in self.removed[kind]]
         return {"before": self.found, "after": after}
+
+
+def reap_run(run_id, connect, timeout, state_dir=ownership.STATE_DIR):
+    """What a reaper does when its run's module died: remove all the run owns until nothing more turns up.
+    connect() gives a Docker client; without one the rest is still removed."""
+    try:
+        client = connect()
+    except Exception:
+        client = None
+    return Cleaner(run_id, client, timeout=timeout, state_dir=state_dir, owner=True).converge()

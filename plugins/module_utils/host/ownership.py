@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import binascii
 import errno
+import fcntl
 import glob
 import json
 import os
@@ -31,7 +32,15 @@ _SHORT = r"[A-Za-z0-9]{1,12}"
 _RUN_ID = re.compile(r"^pf-(?:[A-Za-z0-9]+-)*%s$" % _SHORT)
 _NETNS = re.compile(r"^pf-%s$" % _SHORT)
 _HOST_VETH = re.compile(r"^pfh%s$" % _SHORT)
-STATE_KEYS: dict[str, Any] = {"run_id": None, "pids": [], "netns": [], "links": [], "sysctls": {}, "nft_created": []}
+STATE_KEYS: dict[str, Any] = {
+    "run_id": None,
+    "reaper": None,
+    "pids": [],
+    "netns": [],
+    "links": [],
+    "sysctls": {},
+    "nft_created": [],
+}
 
 
 def new_run_id():
@@ -163,9 +172,54 @@ def load_states(run_id=None, directory=STATE_DIR):
     return states, errors
 
 
+def lock_path(run_id, directory=STATE_DIR):
+    """The lock a live run holds (and its reaper after it), so that cleanup leaves the run alone."""
+    return os.path.join(directory, "%s.lock" % run_id)
+
+
+def hold_lock(run_id, directory=STATE_DIR):
+    """Take the run's lock; it is held while the returned fd is open, in this process or a forked
+    reaper. RuntimeError when another live run holds it."""
+    os.makedirs(directory, mode=0o700, exist_ok=True)
+    fd = os.open(lock_path(run_id, directory), os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        os.close(fd)
+        raise RuntimeError("run_id %s is in use by a live run; choose another run_id" % run_id) from None
+    return fd
+
+
+def is_live(run_id, directory=STATE_DIR):
+    """Whether a live run, or its reaper, holds the lock of run_id."""
+    try:
+        fd = os.open(lock_path(run_id, directory), os.O_RDONLY | os.O_CLOEXEC)
+    except OSError:
+        return False
+    try:
+        fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+        return False
+    except OSError:
+        return True
+    finally:
+        os.close(fd)
+
+
+def lock_files(run_id=None, directory=STATE_DIR):
+    """The lock files of run_id, or of every run when None."""
+    return sorted(glob.glob(lock_path(run_id or RUN_PREFIX + "*", directory)))
+
+
+def locked_runs(directory=STATE_DIR):
+    """The run ids whose lock a live run or its reaper holds."""
+    runs = [os.path.basename(path)[: -len(".lock")] for path in lock_files(None, directory)]
+    return [run_id for run_id in runs if is_live(run_id, directory)]
+
+
 def remove_state_file(path):
-    """Delete a state file and its directory once empty; a file already gone is fine."""
-    for remove, target in ((os.remove, path), (os.rmdir, os.path.dirname(path))):
+    """Delete a state file, its lock and their directory once empty; a file already gone is fine."""
+    lock = path[: -len(".json")] + ".lock"
+    for remove, target in ((os.remove, path), (os.remove, lock), (os.rmdir, os.path.dirname(path))):
         try:
             remove(target)
         except OSError as exc:

@@ -26,7 +26,13 @@ from typing import Any
 
 from ansible_collections.dockernet.packetflow.plugins.module_utils.host import capture
 from ansible_collections.dockernet.packetflow.plugins.module_utils.host.commands import Runner
-from ansible_collections.dockernet.packetflow.plugins.module_utils.host.ownership import STATE_DIR, Names, State
+from ansible_collections.dockernet.packetflow.plugins.module_utils.host.ownership import (
+    STATE_DIR,
+    Names,
+    State,
+    hold_lock,
+)
+from ansible_collections.dockernet.packetflow.plugins.module_utils.host.reaper import Reaper
 from ansible_collections.dockernet.packetflow.plugins.module_utils.host.tracer import Tracer
 
 ALL_NETNS = "/proc/sys/net/netfilter/nf_log_all_netns"
@@ -43,7 +49,18 @@ def _on_sigterm(signum, frame):
 class Run:
     """A context manager around one run; leaving it tears everything down (see the module docstring)."""
 
-    def __init__(self, run_id, backend, workdir, timeout, check_mode=False, state_dir=STATE_DIR, runner=None):
+    def __init__(
+        self,
+        run_id,
+        backend,
+        workdir,
+        timeout,
+        check_mode=False,
+        state_dir=STATE_DIR,
+        runner=None,
+        reap=None,
+        deadline=None,
+    ):
         self.names = Names(run_id)
         self.run_id = run_id
         self.backend = backend
@@ -66,9 +83,17 @@ class Run:
         self.ruleset: Any = None
         self.stats = {}
         self._previous = None
+        self.state_dir = state_dir
+        self.reap, self.deadline = reap, deadline
+        self.lock_fd, self.reaper = None, None
 
     def __enter__(self):
+        """Before anything changes: take the run's lock and start its reaper (see host/reaper.py)."""
         if not self.check_mode:
+            self.lock_fd = hold_lock(self.run_id, self.state_dir)
+            if self.reap is not None:
+                self.reaper = Reaper(self.reap, self.deadline, keep_fds=[self.lock_fd])
+                self.state.data["reaper"] = self.reaper.start()
             os.makedirs(self.rundir, mode=0o755, exist_ok=True)
             self.state.save()
         self._previous = signal.signal(signal.SIGTERM, _on_sigterm)
@@ -79,6 +104,10 @@ class Run:
         try:
             self.teardown()
         finally:
+            if self.reaper is not None:
+                self.reaper.finish()
+            if self.lock_fd is not None:
+                os.close(self.lock_fd)
             signal.signal(signal.SIGTERM, self._previous)
         return False
 

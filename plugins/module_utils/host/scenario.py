@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+import functools
 import os
 import time
 
@@ -15,6 +16,7 @@ from ansible_collections.dockernet.packetflow.plugins.module_utils.catalogue.val
 from ansible_collections.dockernet.packetflow.plugins.module_utils.host import docker_api, traffic
 from ansible_collections.dockernet.packetflow.plugins.module_utils.host import facts as hostfacts
 from ansible_collections.dockernet.packetflow.plugins.module_utils.host import lab as lab_module
+from ansible_collections.dockernet.packetflow.plugins.module_utils.host.cleanup import reap_run
 from ansible_collections.dockernet.packetflow.plugins.module_utils.host.lab import Lab, plan_topology
 from ansible_collections.dockernet.packetflow.plugins.module_utils.host.ownership import new_run_id
 from ansible_collections.dockernet.packetflow.plugins.module_utils.host.run import Run
@@ -117,7 +119,12 @@ def run_scenario(params, check_mode, docker_mod, get_bin_path):
         "warnings_list": list(facts["warnings"]),
         "error": None,
     }
-    with Run(run_id, facts["backend"], params["workdir"], params["timeout"], check_mode) as run:
+    connect = functools.partial(docker_api.connect, params["docker_host"], params["timeout"], docker_mod)
+    reap = functools.partial(reap_run, run_id, connect, params["timeout"])
+    deadline = 120 + 20 * params["timeout"]
+    with Run(
+        run_id, facts["backend"], params["workdir"], params["timeout"], check_mode, reap=reap, deadline=deadline
+    ) as run:
         run.execute(ScenarioWorkload(spec, params, client, facts, port, peer_net))
     result["warnings_list"] += run.warnings
     result["seconds"] = round(time.time() - started, 3)

@@ -114,25 +114,43 @@ def test_none_network_failure_restores_sysctls(monkeypatch, unchanged, tmp_path)
         write_sysctl(original)
 
 
-def test_sigkill_then_cleanup_leaves_nothing(unchanged, tmp_path):
-    run_id = "pf-%s-%s" % (time.strftime("%Y%m%d"), os.urandom(3).hex())
-    args = dict(NAMES, scenario="cross_network", count=4, workdir=str(tmp_path), run_id=run_id)
-    path = tmp_path / "args.json"
+def start_killable(run_id, tmp_path, scenario="cross_network", count=4):
+    """Start the scenario module as Ansible would, return its Popen."""
+    args = dict(NAMES, scenario=scenario, count=count, workdir=str(tmp_path), run_id=run_id)
+    path = tmp_path / ("args-%s.json" % run_id)
     path.write_text(json.dumps({"ANSIBLE_MODULE_ARGS": args}))
-    proc = subprocess.Popen([PYTHON, os.path.join(MODULES, "packetflow_scenario.py"), str(path)],
+    return subprocess.Popen([PYTHON, os.path.join(MODULES, "packetflow_scenario.py"), str(path)],
                             env=dict(os.environ, PYTHONPATH=COLLECTIONS), stdout=subprocess.DEVNULL)
+
+
+def state_of(run_id):
+    try:
+        with open("/run/packetflow/%s.json" % run_id) as handle:
+            return json.load(handle)
+    except (OSError, ValueError):
+        return None
+
+
+def wait_for_captures(proc, run_id):
+    """Until the run's state file records its monitor and captures."""
     deadline = time.time() + 30
     while time.time() < deadline:
-        try:
-            with open("/run/packetflow/%s.json" % run_id) as handle:
-                if len(json.load(handle)["pids"]) >= 5:
-                    break
-        except (OSError, ValueError):
-            pass
+        if len((state_of(run_id) or {}).get("pids", [])) >= 5:
+            return state_of(run_id)
         time.sleep(0.05)
-    else:
-        proc.kill()
-        pytest.fail("the run never got to its captures")
+    proc.kill()
+    pytest.fail("the run never got to its captures")
+
+
+def new_run_id():
+    return "pf-%s-%s" % (time.strftime("%Y%m%d"), os.urandom(3).hex())
+
+
+def test_sigkill_of_module_and_reaper_then_cleanup_leaves_nothing(unchanged, tmp_path):
+    run_id = new_run_id()
+    proc = start_killable(run_id, tmp_path)
+    state = wait_for_captures(proc, run_id)
+    os.kill(state["reaper"], signal.SIGKILL)
     proc.send_signal(signal.SIGKILL)
     proc.wait(timeout=10)
     assert snapshot() != unchanged
@@ -143,6 +161,51 @@ def test_sigkill_then_cleanup_leaves_nothing(unchanged, tmp_path):
     assert result["diff"]["before"] == result["removed"] and not any(result["diff"]["after"].values())
     again = run_module("packetflow_cleanup", {"run_id": run_id})
     assert not again["changed"] and not again.get("failed")
+
+
+def settled(unchanged, seconds=60):
+    """Wait until the host is as it was (the reaper at work); return the last difference, or None."""
+    deadline = time.time() + seconds
+    while True:
+        now = snapshot()
+        diff = {k: (unchanged[k], now[k]) for k in unchanged if now[k] != unchanged[k]}
+        if not diff or time.time() > deadline:
+            return diff or None
+        time.sleep(0.5)
+
+
+def test_sigkill_of_the_module_the_reaper_tears_down_alone(unchanged, tmp_path):
+    run_id = new_run_id()
+    proc = start_killable(run_id, tmp_path)
+    wait_for_captures(proc, run_id)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait(timeout=10)
+    assert settled(unchanged) is None
+    again = run_module("packetflow_cleanup", {"run_id": run_id})
+    assert not again["changed"] and not again.get("failed")
+
+
+def test_sigkill_at_random_moments_the_reaper_restores_the_host(unchanged, tmp_path):
+    random = __import__("random").Random(os.environ.get("PF_KILL_SEED", "13"))
+    kills = int(os.environ.get("PF_KILLS", "20"))
+    for kill in range(kills):
+        scenario = random.choice(["cross_network", "external_to_published", "none_network", "published_port"])
+        proc = start_killable(new_run_id(), tmp_path, scenario=scenario, count=2)
+        time.sleep(random.uniform(0.0, 2.5))
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(timeout=10)
+        left = settled(unchanged)
+        assert left is None, "kill %d (%s): left %s" % (kill, scenario, left)
+
+
+def test_cleanup_leaves_a_live_run_alone(unchanged, tmp_path):
+    run_id = new_run_id()
+    proc = start_killable(run_id, tmp_path)
+    wait_for_captures(proc, run_id)
+    result = run_module("packetflow_cleanup", {})
+    assert not result.get("failed"), result.get("msg")
+    assert not result["removed"]["containers"] and not result["removed"]["rules"]
+    assert proc.wait(timeout=60) == 0
 
 
 def test_unknown_scenario_lists_the_valid_ones(unchanged):

@@ -112,7 +112,9 @@ class FakeObject:
         self.id = "%s-%s" % (kind, name)
         self.short_id = self.id[:10]
         self.status = "running"
-        self.attrs = dict({"State": {"Pid": 4242}, "NetworkSettings": {"Networks": {}}, "HostConfig": {}}, **attrs)
+        self.attrs = dict(
+            {"State": {"Pid": 4242}, "NetworkSettings": {"Networks": {}}, "HostConfig": {}, "Labels": labels}, **attrs
+        )
 
     def remove(self, force=False):
         if self not in self.engine.objects:

@@ -185,3 +185,38 @@ def test_legacy_raw_table_is_not_read_when_not_loaded(world):
     os.remove(os.path.join(world["proc"], "net", "ip_tables_names"))
     cleaner(world).run()
     assert not any(argv[0].startswith("iptables-legacy") for argv in world["host"].calls)
+
+
+def test_a_live_run_is_left_alone(world):
+    other = ownership.State(OTHER, world["state_dir"])
+    other.save()
+    lock = ownership.hold_lock(OTHER, world["state_dir"])
+    try:
+        alone = cleaner(world, run_id=OTHER)
+        removed, errors = alone.run()
+        assert errors == [] and not any(removed.values()) and alone.live == [OTHER]
+        everything = cleaner(world, run_id=None)
+        removed, errors = everything.run()
+    finally:
+        os.close(lock)
+    names = ownership.Names(OTHER)
+    assert errors == [] and everything.live == [OTHER]
+    assert removed["processes"] == [101] and removed["state_files"] == [world["state"].path]
+    assert world["host"].rules["nft"] == [rule(OTHER), rule(OTHER, "OUTPUT"), FOREIGN_RULE]
+    assert ("ip", names.nft_table) in world["host"].tables and names.netns in world["host"].netns
+    assert names.host_veth in world["host"].links and os.path.exists(other.path)
+    assert sorted(o.name for o in world["engine"].objects) == [names.network(0), "web-bbbbbb", "web1"]
+    removed, errors = cleaner(world, run_id=OTHER).run()
+    assert errors == [] and removed["containers"] == ["web-bbbbbb"] and not os.path.exists(other.path)
+
+
+def test_a_lock_left_without_state_goes_unless_held(world):
+    stale = ownership.lock_path(OTHER, world["state_dir"])
+    os.close(os.open(stale, os.O_CREAT | os.O_WRONLY, 0o600))
+    held = ownership.hold_lock(LONGER, world["state_dir"])
+    try:
+        removed, errors = cleaner(world, run_id=None).run()
+    finally:
+        os.close(held)
+    assert errors == [] and stale in removed["state_files"] and not os.path.exists(stale)
+    assert os.path.exists(ownership.lock_path(LONGER, world["state_dir"]))
