@@ -11,14 +11,16 @@ module: packetflow_cleanup
 short_description: Remove whatever a killed packetflow run left behind
 version_added: 0.1.0
 description:
-  - A run of M(dockernet.packetflow.packetflow_scenario) tears down everything it built, but a run
-    killed with SIGKILL (or a host reboot mid-run) cannot. This module finds the leftovers by tag and
-    label and removes them.
+  - A run of M(dockernet.packetflow.packetflow_scenario) tears down everything it built, and its
+    reaper does so when the module is killed, but a host reboot mid-run (or a reaper killed too)
+    leaves things behind. This module finds the leftovers by tag and label and removes them.
   - Removes TRACE rules tagged C(packetflow:<run_id>) from iptables-legacy and iptables-nft, nftables
     tables named C(pf_<run_id>), the empty raw chains iptables-nft created for a run, containers and
     networks labelled C(dockernet.packetflow.run),
     network namespaces C(pf-*) and host veths C(pfh*), tcpdump and trace monitor processes of a run,
     and puts back the sysctls a run changed (from its state file under C(/run/packetflow)).
+  - Leaves alone whatever belongs to a run still in progress (its lock under C(/run/packetflow) is
+    held), and removes the lock files of dead runs.
   - Idempotent; a second call removes nothing and reports C(changed=false).
 author:
   - dockernet.packetflow maintainers (@dockernet)

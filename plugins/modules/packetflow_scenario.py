@@ -21,6 +21,8 @@ description:
     ruleset and builds one journey per packet with the analysis core.
   - Checks the observed fate against the expectation and always tears everything down (TRACE rules,
     monitors, captures, containers, networks, namespaces, sysctls), also when a step fails.
+  - Before it changes anything it starts a detached reaper, which tears the run down if the module
+    dies (SIGKILL included) or overruns its deadline of 120 + 20 times O(timeout) seconds.
   - The host is left as it was found, so the module reports C(changed=false). Artifacts (pcaps, raw
     trace, ruleset) stay under O(workdir) for the caller to fetch and remove.
 author:
