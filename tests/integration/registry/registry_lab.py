@@ -1,4 +1,5 @@
 """A real distribution registry (Debian's docker-registry) for the lab_image tests, and what they compare."""
+
 import hashlib
 import json
 import os
@@ -16,6 +17,8 @@ PLAYBOOK = Path(__file__).parent / "playbooks" / "lab_image.yml"
 CERTS_D = Path("/etc/docker/certs.d")
 DOCKER_CONFIG = Path.home() / ".docker" / "config.json"
 ASYNC_DIR = Path.home() / ".ansible_async"
+REPOSITORY = "packetflow/mybusybox:latest"
+USER = "pf-puller"
 
 
 def free_port(host):
@@ -36,11 +39,41 @@ def make_tls(workdir, address):
     ca_key, ca, key, csr, cert = (workdir / n for n in ("ca.key", "ca.crt", "server.key", "server.csr", "server.crt"))
     ext = workdir / "san.ext"
     ext.write_text("subjectAltName=IP:%s\n" % address)
-    for args in (["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", ca_key, "-out", ca, "-days", "1",
-                  "-subj", "/CN=packetflow test CA"],
-                 ["req", "-newkey", "rsa:2048", "-nodes", "-keyout", key, "-out", csr, "-subj", "/CN=" + address],
-                 ["x509", "-req", "-in", csr, "-CA", ca, "-CAkey", ca_key, "-CAcreateserial", "-out", cert,
-                  "-days", "1", "-extfile", ext]):
+    for args in (
+        [
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-keyout",
+            ca_key,
+            "-out",
+            ca,
+            "-days",
+            "1",
+            "-subj",
+            "/CN=packetflow test CA",
+        ],
+        ["req", "-newkey", "rsa:2048", "-nodes", "-keyout", key, "-out", csr, "-subj", "/CN=" + address],
+        [
+            "x509",
+            "-req",
+            "-in",
+            csr,
+            "-CA",
+            ca,
+            "-CAkey",
+            ca_key,
+            "-CAcreateserial",
+            "-out",
+            cert,
+            "-days",
+            "1",
+            "-extfile",
+            ext,
+        ],
+    ):
         subprocess.run(["openssl", *map(str, args)], capture_output=True, check=True)
     return ca, cert, key
 
@@ -62,8 +95,12 @@ class Registry:
         http = {"addr": self.address}
         if tls:
             http["tls"] = {"certificate": str(tls[1]), "key": str(tls[2])}
-        config = {"version": 0.1, "log": {"level": "warn"},
-                  "storage": {"filesystem": {"rootdirectory": str(storage)}}, "http": http}
+        config = {
+            "version": 0.1,
+            "log": {"level": "warn"},
+            "storage": {"filesystem": {"rootdirectory": str(storage)}},
+            "http": http,
+        }
         if htpasswd_file:
             config["auth"] = {"htpasswd": {"realm": "packetflow-test", "path": str(htpasswd_file)}}
         workdir.mkdir(parents=True, exist_ok=True)
@@ -74,8 +111,13 @@ class Registry:
 
     def start(self):
         with open(self.log, "w") as log:
-            self.proc = subprocess.Popen(["docker-registry", "serve", str(self.config)], stdout=log,
-                                         stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True)
+            self.proc = subprocess.Popen(
+                ["docker-registry", "serve", str(self.config)],
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                start_new_session=True,
+            )
         context = ssl.create_default_context(cafile=str(self.tls[0])) if self.tls else None
         url = "%s://%s/v2/" % ("https" if self.tls else "http", self.address)
         deadline = time.monotonic() + 15
@@ -87,7 +129,7 @@ class Registry:
                 return self  # 401: it answers, with authentication
             except OSError:
                 if self.proc.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError("docker-registry did not start: " + self.log.read_text())
+                    raise RuntimeError("docker-registry did not start: " + self.log.read_text()) from None
                 time.sleep(0.1)
 
     def stop(self):
@@ -123,21 +165,26 @@ def docker(*args, check=True):
 
 def image_id(ref):
     """The image id ref names, or None."""
-    proc = subprocess.run(["docker", "image", "inspect", "-f", "{{.Id}}", ref], capture_output=True, text=True,
-                          check=False)
+    proc = subprocess.run(
+        ["docker", "image", "inspect", "-f", "{{.Id}}", ref], capture_output=True, text=True, check=False
+    )
     return proc.stdout.strip() if proc.returncode == 0 else None
 
 
 def _tree(top):
-    return {str(p): hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(top.rglob("*")) if p.is_file()} \
-        if top.is_dir() else None
+    return (
+        {str(p): hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(top.rglob("*")) if p.is_file()}
+        if top.is_dir()
+        else None
+    )
 
 
 def snapshot():
     """Images with their tags, the engine's registry certificates, the client's logins and async job files."""
     return {
-        "images": sorted(docker("image", "ls", "-a", "--no-trunc", "--format", "{{.ID}} {{.Repository}}:{{.Tag}}")
-                         .splitlines()),
+        "images": sorted(
+            docker("image", "ls", "-a", "--no-trunc", "--format", "{{.ID}} {{.Repository}}:{{.Tag}}").splitlines()
+        ),
         "certs.d": _tree(CERTS_D),
         "docker config": DOCKER_CONFIG.read_text() if DOCKER_CONFIG.exists() else None,
         "async jobs": sorted(os.listdir(ASYNC_DIR)) if ASYNC_DIR.is_dir() else [],
@@ -146,8 +193,14 @@ def snapshot():
 
 def run_role(extra_vars, check=False, vault=None):
     """ansible-playbook running lab_image on localhost; vault=(vars_file, password_file) adds encrypted vars."""
-    cmd = [str(BIN / "ansible-playbook"), "-i", str(REPO / "inventory" / "localhost.yml"), str(PLAYBOOK),
-           "-e", json.dumps(extra_vars)]
+    cmd = [
+        str(BIN / "ansible-playbook"),
+        "-i",
+        str(REPO / "inventory" / "localhost.yml"),
+        str(PLAYBOOK),
+        "-e",
+        json.dumps(extra_vars),
+    ]
     if vault:
         cmd += ["-e", "@%s" % vault[0], "--vault-password-file", str(vault[1])]
     if check:

@@ -1,8 +1,110 @@
-"""lab_image against real registries on this host: pull, auto, login, a private CA, and the refusals."""
-import pytest
+"""lab_image against real registries this test starts on this host: pull, auto, login, a private CA, and the
+refusals. The registries serve one storage holding the lab image; the host's images, certificates and logins
+are compared before and after each test."""
 
-from conftest import REPOSITORY, USER
-from registry_lab import CERTS_D, SilentRegistry, image_id, provenance, recap, run_role, snapshot
+import shutil
+import subprocess
+
+import pytest
+from registry_lab import (
+    BIN,
+    CERTS_D,
+    REPOSITORY,
+    USER,
+    Registry,
+    SilentRegistry,
+    docker,
+    docker0_address,
+    htpasswd,
+    image_id,
+    make_tls,
+    provenance,
+    recap,
+    run_role,
+    snapshot,
+)
+
+
+@pytest.fixture(scope="session")
+def workdir(tmp_path_factory):
+    return tmp_path_factory.mktemp("registry")
+
+
+@pytest.fixture(scope="session")
+def source_image():
+    """The lab image built offline by the role under a name of its own: what the registries serve."""
+    name = "pf-registry-src:latest"
+    proc = run_role({"lab_image_source": "local", "lab_image_name": name.split(":")[0]})
+    assert proc.returncode == 0, proc.stdout
+    yield name
+    docker("rmi", name)
+
+
+@pytest.fixture(scope="session")
+def storage(workdir, source_image):
+    """Registry storage holding the lab image, pushed through a plain registry that is stopped again."""
+    path = workdir / "storage"
+    registry = Registry(workdir / "push", path).start()
+    ref = "%s/%s" % (registry.address, REPOSITORY)
+    try:
+        docker("tag", source_image, ref)
+        docker("push", ref)
+        docker("rmi", ref)
+    finally:
+        registry.stop()
+    return path
+
+
+def _serve(registry):
+    registry.start()
+    yield registry
+    registry.stop()
+    assert registry.proc.poll() is not None and not registry.listening()
+
+
+@pytest.fixture(scope="session")
+def plain_registry(workdir, storage):
+    """An anonymous registry on 127.0.0.1 (plain HTTP: the engine trusts 127.0.0.0/8 without TLS)."""
+    yield from _serve(Registry(workdir / "plain", storage))
+
+
+@pytest.fixture(scope="session")
+def password():
+    return "pf-test-secret-7d1c"
+
+
+@pytest.fixture(scope="session")
+def auth_registry(workdir, storage, password):
+    """The same storage behind htpasswd (bcrypt) authentication."""
+    yield from _serve(Registry(workdir / "auth", storage, htpasswd_file=htpasswd(workdir / "htpasswd", USER, password)))
+
+
+@pytest.fixture(scope="session")
+def tls_registry(workdir, storage):
+    """The same storage over TLS with a private CA, on docker0's address: for 127.0.0.0/8 the engine skips
+    certificate checks, so only a non-loopback address tests the CA."""
+    address = docker0_address()
+    yield from _serve(Registry(workdir / "tls", storage, host=address, tls=make_tls(workdir, address)))
+
+
+@pytest.fixture
+def host():
+    """The host's images, certificates and logins before the test; afterwards, what the test added is removed
+    and the host must be as before."""
+    before = snapshot()
+    had_certs_d = CERTS_D.exists()
+    yield before
+    for line in sorted(set(snapshot()["images"]) - set(before["images"])):
+        ref = line.split(" ", 1)[1]
+        docker("rmi", line.split(" ", 1)[0] if ref == "<none>:<none>" else ref, check=False)
+    if not had_certs_d:
+        shutil.rmtree(CERTS_D, ignore_errors=True)
+    elif CERTS_D.is_dir():
+        for entry in CERTS_D.iterdir():
+            if before["certs.d"] is not None and not any(k.startswith(str(entry) + "/") for k in before["certs.d"]):
+                shutil.rmtree(entry)
+    assert snapshot() == before
+
 
 LAB = "pf-test-lab"
 
@@ -14,16 +116,16 @@ def lab_vars(source, reference, **more):
 @pytest.fixture
 def vault(tmp_path, password):
     """The registry credentials in an Ansible Vault file, and its password file."""
-    import subprocess
-    from registry_lab import BIN
-
     secret = tmp_path / "vault-pass"
     secret.write_text("pf-vault-pass\n")
     secret.chmod(0o600)
     creds = tmp_path / "registry.yml"
     creds.write_text("lab_image_registry_username: %s\nlab_image_registry_password: %s\n" % (USER, password))
-    subprocess.run([str(BIN / "ansible-vault"), "encrypt", "--vault-password-file", str(secret), str(creds)],
-                   capture_output=True, check=True)
+    subprocess.run(
+        [str(BIN / "ansible-vault"), "encrypt", "--vault-password-file", str(secret), str(creds)],
+        capture_output=True,
+        check=True,
+    )
     assert password not in creds.read_text()
     return creds, secret
 
@@ -73,11 +175,15 @@ def test_logs_in_with_vaulted_credentials_and_out_again(auth_registry, source_im
 @pytest.mark.parametrize("source,check", [("pull", False), ("auto", False), ("pull", True)])
 def test_wrong_credentials_are_refused(auth_registry, host, source, check):
     ref = "%s/%s" % (auth_registry.address, REPOSITORY)
-    proc = run_role(lab_vars(source, ref, lab_image_registry_username=USER,
-                             lab_image_registry_password="not-the-password"), check=check)
+    proc = run_role(
+        lab_vars(source, ref, lab_image_registry_username=USER, lab_image_registry_password="not-the-password"),
+        check=check,
+    )
     assert proc.returncode != 0, proc.stdout
-    assert "Could not pull %s on localhost: %s refused access. Set lab_image_registry_username and " \
-           "lab_image_registry_password" % (ref, auth_registry.address) in proc.stdout
+    assert (
+        "Could not pull %s on localhost: %s refused access. Set lab_image_registry_username and "
+        "lab_image_registry_password" % (ref, auth_registry.address) in proc.stdout
+    )
     assert "not-the-password" not in proc.stdout + proc.stderr
     assert snapshot() == host
 
@@ -87,8 +193,11 @@ def test_a_missing_reference_is_refused(plain_registry, host):
     for source in ("pull", "auto"):
         proc = run_role(lab_vars(source, ref))
         assert proc.returncode != 0, proc.stdout
-        assert "%s has no image %s. Check the repository and tag of lab_image_pull_reference" % (
-            plain_registry.address, ref) in proc.stdout
+        assert (
+            "%s has no image %s. Check the repository and tag of lab_image_pull_reference"
+            % (plain_registry.address, ref)
+            in proc.stdout
+        )
         assert snapshot() == host
 
 
@@ -99,8 +208,10 @@ def test_a_silent_registry_makes_auto_build_locally_and_pull_fail(host):
         auto = run_role(lab_vars("auto", ref, lab_image_pull_timeout=5))
         assert auto.returncode == 0, auto.stdout
         line = provenance(auto.stdout)
-        assert line.startswith("%s:latest from local: built offline from /bin/busybox, as no registry answered at %s"
-                               " for %s within 5 s (" % (LAB, silent.address, ref)), line
+        assert line.startswith(
+            "%s:latest from local: built offline from /bin/busybox, as no registry answered at %s"
+            " for %s within 5 s (" % (LAB, silent.address, ref)
+        ), line
         assert image_id(LAB) is not None
         pull = run_role(lab_vars("pull", ref, lab_image_pull_timeout=5, lab_image_name=LAB + "-pull"))
     finally:
@@ -129,8 +240,7 @@ def test_a_private_ca_is_installed_and_trusted(tls_registry, source_image, host)
 def test_a_ca_file_that_is_no_certificate_is_refused_first(tls_registry, tmp_path, host):
     bad = tmp_path / "ca.crt"
     bad.write_text("-----BEGIN CERTIFICATE-----\nnot base64 at all\n-----END CERTIFICATE-----\n")
-    proc = run_role(lab_vars("pull", "%s/%s" % (tls_registry.address, REPOSITORY),
-                             lab_image_registry_ca_path=str(bad)))
+    proc = run_role(lab_vars("pull", "%s/%s" % (tls_registry.address, REPOSITORY), lab_image_registry_ca_path=str(bad)))
     assert proc.returncode != 0
     assert "lab_image_registry_ca_path=%s is not a PEM certificate on the controller" % bad in proc.stdout
     assert "nothing was installed" in proc.stdout

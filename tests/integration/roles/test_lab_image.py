@@ -1,9 +1,9 @@
 """Every source of the lab image on the real engine: archive, local and auto's fall-back."""
+
 import json
 import subprocess
 
 import pytest
-
 from conftest import recap, run_role
 
 
@@ -26,17 +26,22 @@ def test_local_build_runs_the_scenario_applets(lab_tag):
     proc = run_role("lab_image", {"lab_image_source": "local", "lab_image_name": lab_tag})
     assert proc.returncode == 0, proc.stdout
     assert image(lab_tag)["Config"]["Labels"]["dockernet.packetflow.source"] == "local"
-    out = subprocess.run(["docker", "run", "--rm", "--network", "none", lab_tag,
-                          "which", "ping", "nc", "httpd", "ip", "sleep"],
-                         capture_output=True, text=True, check=True).stdout.split()
+    out = subprocess.run(
+        ["docker", "run", "--rm", "--network", "none", lab_tag, "which", "ping", "nc", "httpd", "ip", "sleep"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.split()
     assert out == ["/bin/ping", "/bin/nc", "/bin/httpd", "/bin/ip", "/bin/sleep"]
     again = run_role("lab_image", {"lab_image_source": "local", "lab_image_name": lab_tag})
     assert recap(again.stdout)["changed"] == 0
 
 
 def test_auto_falls_back_to_local_without_registry(lab_tag):
-    proc = run_role("lab_image", {"lab_image_source": "auto", "lab_image_name": lab_tag,
-                                  "lab_image_pull_reference": "busybox:latest"})
+    proc = run_role(
+        "lab_image",
+        {"lab_image_source": "auto", "lab_image_name": lab_tag, "lab_image_pull_reference": "busybox:latest"},
+    )
     assert proc.returncode == 0, proc.stdout
     assert "Fall back to a local build" in proc.stdout
     assert "from local: built offline from /bin/busybox, as no registry answered at docker.io" in proc.stdout
@@ -58,8 +63,9 @@ def test_archive_is_loaded_and_tagged(lab_tag, tmp_path):
     subprocess.run(["docker", "save", "-o", str(archive), lab_tag + ":latest"], check=True)
     built_id = image(lab_tag)["Id"]
     subprocess.run(["docker", "rmi", lab_tag + ":latest"], capture_output=True, check=True)
-    proc = run_role("lab_image", {"lab_image_source": "archive", "lab_image_name": lab_tag,
-                                  "lab_image_archive_path": str(archive)})
+    proc = run_role(
+        "lab_image", {"lab_image_source": "archive", "lab_image_name": lab_tag, "lab_image_archive_path": str(archive)}
+    )
     assert proc.returncode == 0, proc.stdout
     assert image(lab_tag)["Id"] == built_id
     assert "from archive: loaded from %s" % archive in proc.stdout
