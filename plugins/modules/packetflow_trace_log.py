@@ -312,6 +312,8 @@ def main():
     if counts["packets"] > len(result["packets"]):
         module.warn("%d packets found, only the first %d returned (max_packets)"
                     % (counts["packets"], len(result["packets"])))
+    for warning in result["warnings"]:
+        module.warn(warning)
     if counts["unparsed"] > len(result["unparsed"]):
         module.warn("%d lines not parsed, only the first %d listed" % (counts["unparsed"], len(result["unparsed"])))
     module.exit_json(changed=False, **result)

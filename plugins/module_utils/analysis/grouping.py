@@ -12,6 +12,8 @@ from __future__ import annotations
 
 from collections import OrderedDict
 
+from ansible_collections.dockernet.packetflow.plugins.module_utils.analysis import narrate
+from ansible_collections.dockernet.packetflow.plugins.module_utils.analysis.fields import NotTraceLine
 from ansible_collections.dockernet.packetflow.plugins.module_utils.analysis.flow import FlowFilter, reverse
 from ansible_collections.dockernet.packetflow.plugins.module_utils.analysis.formats import (
     PARSERS,
@@ -27,6 +29,8 @@ from ansible_collections.dockernet.packetflow.plugins.module_utils.analysis.voca
 )
 
 UNPARSED_LIMIT = 1000
+# More than this share of unreadable trace lines makes a warning.
+UNPARSED_SHARE = 0.1
 OPEN_PACKET_LIMIT = 1024
 CONNECTION_LIMIT = 8192
 _UNKNOWN = object()
@@ -44,6 +48,8 @@ class JourneyBuilder:
         if self.flow_filter:
             self.counts["filtered"] = 0
         self.unparsed = []
+        # Unparsed lines that looked like trace lines (of the format, but unreadable).
+        self.trace_like_unparsed = 0
         self.open = OrderedDict()
         self.connections = OrderedDict()
         self.order = 0
@@ -53,7 +59,7 @@ class JourneyBuilder:
     def run(self, lines):
         """Yield finished packets (Packet dicts, without id) while reading lines."""
         self.format, numbered = detect_stream(enumerate(lines, 1), self.format)
-        parser = PARSERS[self.format](self._unparsed)
+        parser = PARSERS[self.format](self._orphaned)
         wants = None
         if self.flow_filter is not None:
             wants = parser.wants_for(self.flow_filter)
@@ -65,8 +71,12 @@ class JourneyBuilder:
                 continue
             try:
                 events = feed(line, number)
-            except ValueError:
-                self._unparsed(number, line)
+            except NotTraceLine as exc:
+                self._unparsed(number, line, str(exc))
+                continue
+            except ValueError as exc:
+                self.trace_like_unparsed += 1
+                self._unparsed(number, line, str(exc))
                 continue
             for event in events:
                 yield from self._add_event(event)
@@ -77,10 +87,20 @@ class JourneyBuilder:
         for key in list(self.open):
             yield from self._close(key)
 
-    def _unparsed(self, number, line):
+    def _orphaned(self, number, line):
+        self.trace_like_unparsed += 1
+        self._unparsed(number, line, "its PACKET line never came")
+
+    def warnings(self):
+        """Plain-words warnings about the reading: too many trace lines that could not be read."""
+        read = self.counts["lines"] - self.counts.get("filtered", 0) - self.counts["unparsed"]
+        return narrate.reading_warnings(self.trace_like_unparsed, read + self.trace_like_unparsed, UNPARSED_SHARE)
+
+    def _unparsed(self, number, line, reason):
+        """Count and list a line that gives no event, with the reason."""
         self.counts["unparsed"] += 1
         if len(self.unparsed) < UNPARSED_LIMIT:
-            self.unparsed.append({"line": number, "text": line.rstrip("\r\n")[:2000]})
+            self.unparsed.append({"line": number, "text": line.rstrip("\r\n")[:2000], "reason": reason})
 
     def _add_event(self, event):
         """Put one event into its packet; return the packets that this closes."""

@@ -23,7 +23,7 @@ def build_journeys(trace_lines, trace_format="auto", ruleset=None, pcaps=None, f
     ruleset: None or {"format": "iptables-save" | "nft-json", "text": str}.
     pcaps: None or {iface_name: path} or list of paths (pcap/pcapng, incl. SLL/SLL2).
     flow: None or {"src", "dst", "proto", "sport", "dport"} (any subset), either direction.
-    Returns {"format", "packets", "unparsed", "counts"} (docs/result-contract.md).
+    Returns {"format", "packets", "unparsed", "counts", "warnings"} (docs/result-contract.md).
     Raises ValueError for bad arguments and pcap.PcapError for unreadable captures.
     """
     return collect_journeys(trace_lines, trace_format, ruleset, pcaps, flow)
@@ -69,4 +69,10 @@ def _collect(trace_lines, trace_format, ruleset, pcaps, flow, max_packets):
         packet["journey"] = journey_of(packet)
     builder.counts.update(packets=total, captures=captures)
     builder.unparsed.sort(key=lambda item: item["line"])
-    return {"format": builder.format, "packets": packets, "unparsed": builder.unparsed, "counts": builder.counts}
+    return {
+        "format": builder.format,
+        "packets": packets,
+        "unparsed": builder.unparsed,
+        "counts": builder.counts,
+        "warnings": builder.warnings(),
+    }

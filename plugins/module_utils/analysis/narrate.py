@@ -271,3 +271,14 @@ def verdict_label(packet):
     if fate == "delivered":
         return FATE_MARKS[fate] + " " + (("out " + last["out"]) if last.get("out") else "to local process")
     return "? not followed further"
+
+
+def reading_warnings(unreadable, trace_lines, share):
+    """A warning when more than share of the trace lines could not be read (none otherwise)."""
+    if not unreadable or unreadable <= share * trace_lines:
+        return []
+    return [
+        "%d of %d trace lines (%d%%) could not be read and were left out (see unparsed, with the reason "
+        "for each): the packets and verdicts shown may be incomplete."
+        % (unreadable, trace_lines, 100 * unreadable // trace_lines)
+    ]

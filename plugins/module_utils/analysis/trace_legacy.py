@@ -12,6 +12,12 @@ from __future__ import annotations
 import re
 from datetime import datetime
 
+from ansible_collections.dockernet.packetflow.plugins.module_utils.analysis.fields import (
+    NotTraceLine,
+    check_fields,
+    number,
+)
+
 MARKER = "TRACE: "
 
 # "2026-11-25T18:55:21.292049+00:00 vm kernel: " (rsyslog, journalctl short-iso)
@@ -60,7 +66,7 @@ class LegacyParser:
         if event is None:
             event = parse_line(line)
             if event is None:
-                raise ValueError("not a TRACE line")
+                raise NotTraceLine("not a TRACE line")
         event["line"] = number
         return [event]
 
@@ -92,7 +98,9 @@ class LegacyParser:
         match = _BODY.match(line, end)
         if match is None or "[" in match.group("tail") or MARKER in body:
             return False
-        self._template = dict(_EMPTY_HEAD, **_body_fields(match.groups()))
+        fields = _body_fields(match.groups())
+        check_fields(fields)
+        self._template = dict(_EMPTY_HEAD, **fields)
         self._tcp_flags = self._template.get("tcp_flags")
         self._body = body
         return True
@@ -118,6 +126,7 @@ class LegacyParser:
 def parse_prefix(prefix):
     """Return (host, ts, uptime, stamp) from what precedes 'TRACE: ', or None."""
     uptime = None
+    prefix = prefix.lstrip()
     match = _UPTIME.search(prefix)
     if match:
         uptime = float(match.group("sec"))
@@ -151,7 +160,7 @@ def _iso_to_epoch(stamp):
 # The usual nf_log line in one pass, in parts: the wrapper's prefix, the TRACE header and the
 # body (the packet); anything it does not cover goes the slow way.
 _PREFIX_PATTERN = (
-    r"(?:(?P<stamp>(?P<iso>\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(?P<frac>\.\d+)?(?P<zone>Z|[+-]\d\d:?\d\d)?)"
+    r"\s*(?:(?P<stamp>(?P<iso>\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(?P<frac>\.\d+)?(?P<zone>Z|[+-]\d\d:?\d\d)?)"
     r"\s+(?P<host>\S+)\s+kernel:\s*"
     r"|(?P<trad>[A-Z][a-z]{2} [ \d]\d \d\d:\d\d:\d\d)\s+(?P<thost>\S+)\s+kernel:\s*"
     r"|\d+,\d+,(?P<usec>\d+),[^;]*;)?"
@@ -159,12 +168,13 @@ _PREFIX_PATTERN = (
 )
 _BODY_PATTERN = (
     r" IN=(?P<in>\S*) OUT=(?P<out>\S*) (?:PHYSIN=(?P<physin>\S+) )?(?:PHYSOUT=(?P<physout>\S+) )?(?:MAC=(?P<mac>\S*) )?"
-    r"SRC=(?P<src>\S+) DST=(?P<dst>\S+) LEN=(?P<len>\d+) TOS=\S+ PREC=\S+ TTL=(?P<ttl>\d+) ID=(?P<id>\d+)"
+    r"SRC=(?P<src>[0-9a-fA-F.:]+) DST=(?P<dst>[0-9a-fA-F.:]+) LEN=(?P<len>\d+) TOS=\S+ PREC=\S+ TTL=(?P<ttl>\d+)"
+    r" ID=(?P<id>\d+)(?!\S)"
     r"(?P<ipflags>(?: CE| DF| MF)*)(?: FRAG=\d+)?(?: OPT \([0-9A-F]*\))?"
     r"(?: PROTO=(?P<proto>[A-Z0-9]+)"
-    r"(?: SPT=(?P<sport>\d+) DPT=(?P<dport>\d+)"
-    r"(?: SEQ=(?P<seq>\d+) ACK=(?P<ack>\d+) WINDOW=\d+ RES=0x[0-9a-f]+ (?P<tcpflags>(?:[A-Z]+ )*)URGP=\d+)?"
-    r"| TYPE=(?P<itype>\d+) CODE=(?P<icode>\d+)(?: ID=(?P<iid>\d+) SEQ=(?P<iseq>\d+))?)?)?"
+    r"(?: SPT=(?P<sport>\d+) DPT=(?P<dport>\d+)(?!\S)"
+    r"(?: SEQ=(?P<seq>\d+) ACK=(?P<ack>\d+) WINDOW=\d+ RES=0x[0-9a-f]+ (?P<tcpflags>(?:[A-Z]+ )*)URGP=\d+(?!\S))?"
+    r"| TYPE=(?P<itype>\d+) CODE=(?P<icode>\d+)(?: ID=(?P<iid>\d+) SEQ=(?P<iseq>\d+))?(?!\S))?)?"
     r"(?P<tail>.*)$"
 )
 _PREFIX = re.compile(_PREFIX_PATTERN)
@@ -196,6 +206,7 @@ def parse_line(line):
     table, chain, hop_type, number = groups[_PREFIX_GROUPS:_HEAD_GROUPS]
     event.update(table=table, chain=chain, type=hop_type, rule=int(number))
     event.update(_body_fields(groups[_HEAD_GROUPS:]))
+    check_fields(event)
     return event
 
 
@@ -274,7 +285,7 @@ def _parse_slow(line, pos):
     if not match:
         raise ValueError("bad TRACE header %r" % header[:60])
     ip_part, has_proto, l4_part = body.partition(" PROTO=")
-    ip = dict(_FIELD.findall(ip_part))
+    ip = _fields_of(ip_part)
     if not ip.get("SRC") or not ip.get("DST"):
         raise ValueError("TRACE line without SRC/DST (truncated)")
     event = {
@@ -293,46 +304,47 @@ def _parse_slow(line, pos):
         "mac": ip.get("MAC"),
         "src": ip["SRC"],
         "dst": ip["DST"],
-        "len": _int(ip.get("LEN")),
-        "ttl": _int(ip.get("TTL")),
-        "ip_id": _int(ip.get("ID")),
+        "len": number(ip.get("LEN"), "LEN"),
+        "ttl": number(ip.get("TTL"), "TTL"),
+        "ip_id": number(ip.get("ID"), "ID"),
         "df": " DF " in ip_part + " ",
         "proto": None,
     }
     if has_proto:
         _add_l4(event, l4_part)
+    check_fields(event)
     return event
+
+
+def _fields_of(text):
+    """KEY=value pairs of text; ValueError for a value that runs into the next key (glued, cut)."""
+    fields = {}
+    for key, value in _FIELD.findall(text):
+        if "=" in value:
+            raise ValueError("field %s=%s runs into the next field" % (key, value[:40]))
+        fields[key] = value
+    return fields
 
 
 def _add_l4(event, text):
     """Add protocol fields (after PROTO=) to event; stop at an ICMP error's inner packet."""
     proto, _space, rest = text.partition(" ")
     rest = rest.partition("[")[0]
-    fields = dict(_FIELD.findall(rest))
+    fields = _fields_of(rest)
     event["proto"] = proto
     if proto in ("TCP", "UDP", "SCTP", "UDPLITE"):
-        event["sport"] = _int(fields.get("SPT"))
-        event["dport"] = _int(fields.get("DPT"))
+        event["sport"] = number(fields.get("SPT"), "SPT")
+        event["dport"] = number(fields.get("DPT"), "DPT")
         if proto == "TCP":
-            event["tcp_seq"] = _int(fields.get("SEQ"))
-            event["tcp_ack"] = _int(fields.get("ACK"))
+            event["tcp_seq"] = number(fields.get("SEQ"), "SEQ")
+            event["tcp_ack"] = number(fields.get("ACK"), "ACK")
             flags = _TCP_FLAGS.search(rest)
             event["tcp_flags"] = flags.group(1).split() if flags else []
     elif proto == "ICMP":
-        event["icmp_type"] = _int(fields.get("TYPE"))
-        event["icmp_code"] = _int(fields.get("CODE"))
-        event["icmp_id"] = _int(fields.get("ID"))
-        event["icmp_seq"] = _int(fields.get("SEQ"))
+        event["icmp_type"] = number(fields.get("TYPE"), "TYPE")
+        event["icmp_code"] = number(fields.get("CODE"), "CODE")
+        event["icmp_id"] = number(fields.get("ID"), "ID")
+        event["icmp_seq"] = number(fields.get("SEQ"), "SEQ")
     for key, name in (("MARK", "mark"), ("UID", "uid"), ("GID", "gid")):
         if key in fields:
             event[name] = fields[key]
-
-
-def _int(value):
-    """Decimal or 0x-prefixed text to int; None when missing or unreadable."""
-    if not value:
-        return None
-    try:
-        return int(value, 0) if value.startswith("0x") else int(value)
-    except ValueError:
-        return None

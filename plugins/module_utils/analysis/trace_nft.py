@@ -14,7 +14,16 @@ from __future__ import annotations
 import re
 from collections import OrderedDict
 
-from ansible_collections.dockernet.packetflow.plugins.module_utils.analysis.vocabulary import ICMP_TYPES, TCP_FLAGS
+from ansible_collections.dockernet.packetflow.plugins.module_utils.analysis.fields import (
+    NotTraceLine,
+    check_fields,
+    number,
+)
+from ansible_collections.dockernet.packetflow.plugins.module_utils.analysis.vocabulary import (
+    ICMP_TYPES,
+    ICMPV6_TYPES,
+    TCP_FLAGS,
+)
 
 _NFT_LINE = re.compile(
     r"trace id (?P<id>[0-9a-f]+) (?P<family>\S+) (?P<table>\S+) (?P<chain>\S+) "
@@ -23,6 +32,9 @@ _NFT_LINE = re.compile(
 _NFT_VERDICT = re.compile(r"\(verdict (?P<verdict>[^)]*)\)\s*$")
 _NFT_HANDLE = re.compile(r"# handle (\d+)")
 _NFT_IFACE_KEYS = {"iif": "iif", "iifname": "iif", "oif": "oif", "oifname": "oif"}
+# The header names a packet line's "<header> <field> [==] <value>" triples start with; other words
+# (an elided "..", a field this parser does not know) are skipped one by one.
+_NFT_HEADERS = frozenset(("ether", "vlan", "arp", "ip", "ip6", "tcp", "udp", "sctp", "icmp", "icmpv6", "th", "meta"))
 PACKETS_KEPT = 4096
 
 
@@ -48,7 +60,13 @@ class NftMonitorParser:
         Raises ValueError for a line that is not nft trace output, or a rule line
         whose packet line was not seen.
         """
-        event = parse_nft_line(line)
+        try:
+            event = parse_nft_line(line)
+        except NotTraceLine:
+            raise
+        except ValueError:
+            self.packets.pop(line.split()[2], None)  # its rule lines must not take older headers
+            raise
         trace_id = event["trace_id"]
         if event.pop("kind") == "packet":
             self._remember(trace_id, event)
@@ -105,7 +123,7 @@ def parse_nft_line(line):
     """
     match = _NFT_LINE.match(line.strip())
     if not match:
-        raise ValueError("not an nft monitor trace line")
+        raise NotTraceLine("not an nft monitor trace line")
     kind = match.group("kind")
     rest = match.group("rest").strip()
     event = {
@@ -150,56 +168,62 @@ def _nft_verdict(text):
 
 def _nft_packet_fields(text):
     """Headers from the text after 'packet:'."""
-    words = text.split()
-    fields = {}
-    i = 0
-    while i < len(words):
-        word = words[i]
-        if word in _NFT_IFACE_KEYS and i + 1 < len(words):
-            fields[_NFT_IFACE_KEYS[word]] = words[i + 1].strip('"')
-            i += 2
-        elif word.startswith("@"):
-            i += 2
-        elif i + 2 < len(words) and words[i + 2] == "==" and i + 3 < len(words):
-            fields[word + " " + words[i + 1]] = words[i + 3]
-            i += 4
-        elif i + 2 < len(words):
-            fields[word + " " + words[i + 1]] = words[i + 2]
-            i += 3
-        else:
-            break
+    fields = _nft_words(text.split())
     packet = {
         "in": fields.get("iif", ""),
         "out": fields.get("oif", ""),
         "src": fields.get("ip saddr") or fields.get("ip6 saddr"),
         "dst": fields.get("ip daddr") or fields.get("ip6 daddr"),
-        "len": int_or_none(fields.get("ip length")),
-        "ttl": int_or_none(fields.get("ip ttl")),
-        "ip_id": int_or_none(fields.get("ip id")),
+        "len": number(fields.get("ip length") or fields.get("ip6 length"), "ip length"),
+        "ttl": number(fields.get("ip ttl") or fields.get("ip6 hoplimit"), "ip ttl"),
+        "ip_id": number(fields.get("ip id"), "ip id"),
         "proto": None,
     }
     if packet["src"] is None or packet["dst"] is None:
         raise ValueError("packet line without addresses (truncated)")
     for proto in ("tcp", "udp"):
-        if proto + " sport" in fields:
+        if proto + " sport" in fields or proto + " dport" in fields or proto + " flags" in fields:
             packet.update(
                 proto=proto.upper(),
-                sport=int_or_none(fields.get(proto + " sport")),
-                dport=int_or_none(fields.get(proto + " dport")),
+                sport=number(fields.get(proto + " sport"), proto + " sport"),
+                dport=number(fields.get(proto + " dport"), proto + " dport"),
             )
     if "tcp flags" in fields:
         packet["tcp_flags"] = _nft_tcp_flags(fields["tcp flags"])
-    if "icmp type" in fields:
-        icmp_type = fields["icmp type"]
-        packet.update(
-            proto="ICMP",
-            icmp_type=ICMP_TYPES.get(icmp_type, int_or_none(icmp_type)),
-            icmp_id=int_or_none(fields.get("icmp id")),
-            icmp_seq=int_or_none(fields.get("icmp sequence")),
-        )
-    elif packet["proto"] is None and fields.get("ip protocol"):
-        packet["proto"] = fields["ip protocol"].upper()
+    for proto, names, name in (("icmp", ICMP_TYPES, "ICMP"), ("icmpv6", ICMPV6_TYPES, "ICMPv6")):
+        if proto + " type" in fields:
+            icmp_type = fields[proto + " type"]
+            packet.update(
+                proto=name,
+                icmp_type=names.get(icmp_type) if icmp_type in names else number(icmp_type, proto + " type"),
+                icmp_id=number(fields.get(proto + " id"), proto + " id"),
+                icmp_seq=number(fields.get(proto + " sequence"), proto + " sequence"),
+            )
+    if packet["proto"] is None:
+        protocol = fields.get("ip protocol") or fields.get("ip6 nexthdr")
+        packet["proto"] = protocol.upper() if protocol else None
+    check_fields(packet)
     return packet
+
+
+def _nft_words(words):
+    """{"ip saddr": "192.0.2.1", "iif": "eth0", ...} from the words of a packet line."""
+    fields = {}
+    i = 0
+    count = len(words)
+    while i < count:
+        word = words[i]
+        if word in _NFT_IFACE_KEYS and i + 1 < count:
+            fields[_NFT_IFACE_KEYS[word]] = words[i + 1].strip('"')
+            i += 2
+        elif word in _NFT_HEADERS and i + 2 < count:
+            value = i + 3 if words[i + 2] == "==" else i + 2
+            if value < count:
+                fields[word + " " + words[i + 1]] = words[value]
+            i = value + 1
+        else:
+            i += 1
+    return fields
 
 
 def _nft_tcp_flags(text):

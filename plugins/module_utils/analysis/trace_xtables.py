@@ -14,7 +14,11 @@ from __future__ import annotations
 import re
 from collections import OrderedDict
 
-from ansible_collections.dockernet.packetflow.plugins.module_utils.analysis.trace_nft import int_or_none
+from ansible_collections.dockernet.packetflow.plugins.module_utils.analysis.fields import (
+    NotTraceLine,
+    check_fields,
+    number,
+)
 from ansible_collections.dockernet.packetflow.plugins.module_utils.analysis.vocabulary import TCP_FLAGS
 
 # Verdict codes that xtables-monitor prints as hex (include/uapi nf_tables.h).
@@ -26,7 +30,9 @@ _VERDICT_CODES = {
     "0xfffffffb": "RETURN",
 }
 _FIELD = re.compile(r"([A-Z]+)=(\S*)")
-_IP_ID = re.compile(r"\bID=(\d+)")
+_IP_ID = re.compile(r"\bID=(\S+)")
+# Some iptables releases print fields glued ("ID=43007SPORT=80"): a key right after a value.
+_GLUED = re.compile(r"(?<=[0-9a-f])(?=[A-Z]{2,}(?:=|\s|$))")
 # xtables-monitor prints the TCP flags from the highest bit down.
 _TCP_FLAGS = TCP_FLAGS[::-1]
 PACKETS_KEPT = 4096
@@ -51,6 +57,7 @@ class XtablesParser:
         self.wanted = OrderedDict()
         self.seen_packet = False
         self.rule_first = False
+        self.unreadable = set()
 
     @staticmethod
     def detect(line):
@@ -67,7 +74,8 @@ class XtablesParser:
         """
         stripped = line.strip()
         if stripped.startswith("PACKET: "):
-            trace_id, packet = _packet(stripped[8:])
+            trace_id, packet = self._packet(stripped[8:])
+            self.unreadable.discard(trace_id)
             self.packets[trace_id] = packet
             if len(self.packets) > PACKETS_KEPT:
                 self.packets.pop(next(iter(self.packets)))
@@ -77,11 +85,13 @@ class XtablesParser:
             event["line"] = number
             packet = self.packets.get(trace_id)
             if packet is None:
+                if trace_id in self.unreadable:
+                    raise ValueError("the PACKET line of trace id %s could not be read" % trace_id)
                 self._wait(trace_id, event, stripped)
                 return []
             event.update(packet)
             return [event]
-        raise ValueError("not an xtables-monitor trace line")
+        raise NotTraceLine("not an xtables-monitor trace line")
 
     def finish(self):
         """Report the TRACE lines still waiting for a PACKET line."""
@@ -119,6 +129,18 @@ class XtablesParser:
                 return True
         return False
 
+    def _packet(self, text):
+        """(trace id, headers) of a PACKET line; an unreadable one also makes the TRACE lines of
+        its id unreadable (those waiting, and those after it), never tied to older headers."""
+        try:
+            return _packet(text)
+        except ValueError:
+            trace_id = text.split(" ", 2)[1] if text.count(" ") >= 2 else ""
+            self.packets.pop(trace_id, None)
+            self.unreadable.add(trace_id)
+            self._orphan(self.pending.pop(trace_id, []))
+            raise
+
     def _drop(self, trace_id):
         """Forget a trace id: its PACKET line belongs to a flow that is not wanted."""
         self.packets.pop(trace_id, None)
@@ -155,6 +177,8 @@ def _packet(text):
     trace_id, fields = (text.split(" ", 2) + ["", ""])[1:3]
     if not trace_id:
         raise ValueError("PACKET line without trace id")
+    if _GLUED.search(fields):
+        fields = _GLUED.sub(" ", fields)
     values = dict(_FIELD.findall(fields))
     if "SRC" not in values or "DST" not in values:
         raise ValueError("PACKET line without SRC/DST (truncated)")
@@ -166,18 +190,19 @@ def _packet(text):
         "out": values.get("OUT", ""),
         "src": values["SRC"],
         "dst": values["DST"],
-        "len": int_or_none(values.get("LEN")),
-        "ttl": int_or_none(values.get("TTL")),
-        "ip_id": int(ip_id.group(1)) if ip_id else None,
+        "len": number(values.get("LEN"), "LEN"),
+        "ttl": number(values.get("TTL"), "TTL"),
+        "ip_id": number(ip_id.group(1), "ID") if ip_id else None,
         "proto": None,
     }
     if "SPORT" in values:
-        packet["sport"] = int_or_none(values.get("SPORT"))
-        packet["dport"] = int_or_none(values.get("DPORT"))
+        packet["sport"] = number(values.get("SPORT"), "SPORT")
+        packet["dport"] = number(values.get("DPORT"), "DPORT")
         flags = [flag for flag in _TCP_FLAGS if flag in words]
         packet["proto"] = "TCP" if flags else "UDP"
         if flags:
             packet["tcp_flags"] = flags
+    check_fields(packet)
     return trace_id, packet
 
 

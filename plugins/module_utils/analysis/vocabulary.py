@@ -38,6 +38,19 @@ ICMP_TYPES = {
     "timestamp-reply": 14,
 }
 ICMP_NAMES = {number: name for name, number in ICMP_TYPES.items()}
+# ICMPv6 types by the names nft prints (the echo and neighbour discovery ones, and the errors).
+ICMPV6_TYPES = {
+    "destination-unreachable": 1,
+    "packet-too-big": 2,
+    "time-exceeded": 3,
+    "parameter-problem": 4,
+    "echo-request": 128,
+    "echo-reply": 129,
+    "nd-router-solicit": 133,
+    "nd-router-advert": 134,
+    "nd-neighbor-solicit": 135,
+    "nd-neighbor-advert": 136,
+}
 # ICMP types that answer (echo, timestamp) and those that ask.
 ICMP_REPLIES = (0, 14)
 ICMP_REQUESTS = (8, 13)

@@ -5,6 +5,8 @@
 
 from __future__ import annotations
 
+import ipaddress
+
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -130,3 +132,52 @@ def test_mutated_monitor_output_never_raises(lines):
     assert result["counts"]["lines"] == len(lines)
     for packet in result["packets"]:
         assert packet["fate"] in ("delivered", "dropped", "unknown")
+
+
+@st.composite
+def field_mutated(draw, lines):
+    """Real lines, one field of one line given a damaged value (cut, glued to the next key, junk)."""
+    lines = list(lines)
+    index = draw(st.integers(min_value=0, max_value=len(lines) - 1))
+    words = lines[index].split(" ")
+    fields = [pos for pos, word in enumerate(words) if "=" in word and word.split("=", 1)[1]]
+    if not fields:
+        return lines
+    pos = draw(st.sampled_from(fields))
+    key, value = words[pos].split("=", 1)
+    damaged = draw(
+        st.one_of(
+            st.builds(lambda cut: value[:cut], st.integers(min_value=0, max_value=len(value) - 1)),
+            st.just(value + (words[pos + 1] if pos + 1 < len(words) else "X=1")),
+            st.text(alphabet="0123456789.:=abcXYZ", min_size=1, max_size=12),
+        )
+    )
+    words[pos] = key + "=" + damaged
+    lines[index] = " ".join(words)
+    return lines
+
+
+def _address(endpoint):
+    return endpoint.rsplit(":", 1)[0] if endpoint.count(":") == 1 else endpoint
+
+
+def assert_only_real_addresses(result):
+    for packet in result["packets"]:
+        for hop in packet["hops"]:
+            ipaddress.ip_address(hop["src"]), ipaddress.ip_address(hop["dst"])
+        for record in packet["nat"]:
+            for endpoint in (record["from"], record["to"]):
+                if endpoint is not None:
+                    ipaddress.ip_address(_address(endpoint))
+
+
+@SETTINGS
+@given(field_mutated(read_lines("legacy-external_to_published.kern.log")))
+def test_a_damaged_legacy_field_never_makes_an_invalid_address_or_a_fake_rewrite(lines):
+    assert_only_real_addresses(build_journeys(lines))
+
+
+@SETTINGS
+@given(field_mutated(XTABLES))
+def test_a_damaged_xtables_field_never_makes_an_invalid_address_or_a_fake_rewrite(lines):
+    assert_only_real_addresses(build_journeys(lines))
