@@ -121,10 +121,14 @@ def nat_rewrites(hops):
 
 
 def _nat_rule_before(hops, index):
-    """The nat rule that explains a change seen at hops[index] (None: conntrack did it)."""
+    """The nat rule that explains a change seen at hops[index]: the last nat rule the packet hit
+    before it whose target is NAT or not known (a bare kernel log names no target; a known jump
+    is passed over). None: no nat rule is traced for it, so conntrack did it."""
     for candidate in reversed(hops[:index]):
-        if candidate["table"] == "nat" and candidate["type"] == "rule" and candidate.get("target") in NAT_TARGETS:
-            return candidate
+        if candidate["table"] == "nat" and candidate["type"] == "rule":
+            target = candidate.get("target")
+            if target in NAT_TARGETS or (target is None and candidate.get("verdict") is None):
+                return candidate
     return None
 
 
