@@ -9,7 +9,9 @@ the narration module; the templates escape every string they print, so nothing h
 
 from __future__ import annotations
 
+import functools
 import hashlib
+import operator
 import re
 from collections import Counter
 
@@ -27,15 +29,33 @@ def anchor(scenario_name):
     return "scenario-" + dir_name(scenario_name or "unnamed")
 
 
+_SCALARS = frozenset((str, int, float, bool, type(None)))
+_STR = frozenset((str,))
+
+
 def plain(value):
-    """Copy ``value`` into builtin JSON types (drops Ansible's tagged str/dict subclasses)."""
+    """``value`` in builtin JSON types: Ansible's tagged str/dict subclasses copied into builtins.
+
+    Parts that are builtin already are returned as they are, not copied (the report never
+    changes its input): a results document holds hundreds of thousands of small dicts of
+    builtin scalars, recognised in C (map, issuperset). Subclasses, such as Ansible's lazy
+    containers, are always read through their own ``items`` and iteration.
+    """
     kind = type(value)
-    if kind in (str, int, float, bool) or value is None:
+    if kind in _SCALARS:
         return value
+    if kind is dict and _STR.issuperset(map(type, value)):
+        if _SCALARS.issuperset(map(type, value.values())):
+            return value
+        values = [v if type(v) in _SCALARS else plain(v) for v in value.values()]
+        return value if all(map(operator.is_, values, value.values())) else dict(zip(value, values, strict=True))
+    if kind is list or kind is tuple:
+        items = [v if type(v) in _SCALARS else plain(v) for v in value]
+        return value if kind is list and all(map(operator.is_, items, value)) else items
     if isinstance(value, dict):
-        return {str(k): plain(v) for k, v in value.items()}
+        return {k if type(k) is str else str(k): v if type(v) in _SCALARS else plain(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
-        return [plain(v) for v in value]
+        return [v if type(v) in _SCALARS else plain(v) for v in value]
     if isinstance(value, int):
         return int(value)
     if isinstance(value, float):
@@ -48,13 +68,20 @@ def hook_names(hops):
     else its chain's; user chains inherit the hook they were entered from."""
     current, out = None, []
     for hop in hops:
-        name = str(hop.get("chain") or "").upper()
-        found = hop.get("hook") if hop.get("hook") in HOOKS else next((h for h in HOOKS if h == name), None)
-        if found is None and not name.startswith("DOCKER"):
-            found = next((h for h in HOOKS if h in name), None)
+        own = hop.get("hook")
+        found = own if own in HOOKS else _chain_hook(str(hop.get("chain") or ""))
         current = found or current
         out.append(current or "OTHER")
     return out
+
+
+@functools.lru_cache(maxsize=4096)
+def _chain_hook(chain):
+    """The hook a chain's name gives (``PREROUTING``, ``NAT-OUTPUT``...), None for Docker's and user chains."""
+    name = chain.upper()
+    if name in HOOKS:
+        return name
+    return None if name.startswith("DOCKER") else next((h for h in HOOKS if h in name), None)
 
 
 def stages(hops):
@@ -75,8 +102,14 @@ def nat_target(hop):
     verdict = str(hop.get("verdict") or "").upper()
     if verdict in NAT_TARGETS:
         return verdict
-    match = _NAT_IN_TEXT.search(str(hop.get("rule_text") or ""))
-    return match.group(1).upper() if match and hop.get("type") == "rule" else None
+    return _nat_in_text(str(hop.get("rule_text") or "")) if hop.get("type") == "rule" else None
+
+
+@functools.lru_cache(maxsize=4096)
+def _nat_in_text(rule_text):
+    """The NAT target a rule's text names, upper-cased, else None (the same rules recur in every packet)."""
+    match = _NAT_IN_TEXT.search(rule_text)
+    return match.group(1).upper() if match else None
 
 
 def deciding_rules(hops):
@@ -88,8 +121,10 @@ def deciding_rules(hops):
     """
     out = []
     for hop in hops:
+        if hop.get("type") != "rule" or hop.get("table") not in TABLES:
+            continue
         verdict = nat_target(hop) or str(hop.get("verdict") or "").upper()
-        if hop.get("type") == "rule" and verdict not in ("", "CONTINUE", "RETURN") and hop.get("table") in TABLES:
+        if verdict not in ("", "CONTINUE", "RETURN"):
             out.append("%s:%s:%s" % (hop.get("table"), hop.get("chain"), verdict))
     return out
 
@@ -195,6 +230,17 @@ def packet_view(packet):
     )
 
 
+def packet_row(packet):
+    """One row of the list of all packets: where its fate was decided, its hop count and capture interfaces."""
+    captures = packet.get("captures") or []
+    return dict(
+        p=packet,
+        decided=narrate.where(packet.get("fate_at")),
+        hops=len(packet.get("hops") or []),
+        ifaces=", ".join(str(c["iface"]) if "iface" in c else "" for c in captures),
+    )
+
+
 def capture_view(packets, limit):
     """Captures grouped by interface, in time order, each with its packet."""
     by_iface: dict[str, list] = {}
@@ -254,7 +300,7 @@ def scenario_view(scenario, host, limit, artifacts):
         topology=report_svg.topology(topology_with_gateways(scenario.get("topology") or {}, host), host),
         request=packet_view(request) if request else None,
         reply=packet_view(reply) if reply else None,
-        packets=[dict(p=p, decided=narrate.where(p.get("fate_at"))) for p in packets[:limit]],
+        packets=[packet_row(p) for p in packets[:limit]],
         packet_total=len(packets),
         groups=path_groups(packets),
         captures=capture_view(packets, limit),
@@ -311,62 +357,3 @@ def summary(views):
     """Count scenarios by badge."""
     counts = Counter(v["status"] for v in views)
     return dict(total=len(views), **{k: counts.get(k, 0) for k in ("pass", "fail", "error", "partial")})
-
-
-def fleet(docs):
-    """The hosts x scenarios matrix with drift: cells whose path differs from the majority."""
-    names = []
-    for doc in docs:
-        for scenario in doc["scenarios"]:
-            if scenario.get("scenario") not in names:
-                names.append(scenario.get("scenario"))
-    majority, split = {}, []
-    for name in names:
-        codes = Counter(
-            scenario_fingerprint(s)[1]
-            for d in docs
-            for s in d["scenarios"]
-            if s.get("scenario") == name and s.get("packets")
-        )
-        top = codes.most_common(2)
-        majority[name] = top[0][0] if top and (len(top) == 1 or top[0][1] > top[1][1]) else None
-        if majority[name] is None and len(codes) > 1:
-            split.append(name)
-    rows = []
-    totals: Counter = Counter()
-    for doc in docs:
-        cells: list[dict | None] = []
-        for name in names:
-            scenario = next((s for s in doc["scenarios"] if s.get("scenario") == name), None)
-            if scenario is None:
-                cells.append(None)
-                continue
-            text, code = scenario_fingerprint(scenario)
-            state = status(scenario)
-            totals[state] += 1
-            drift = bool(scenario.get("packets")) and majority[name] is not None and code != majority[name]
-            cells.append(
-                dict(
-                    status=state,
-                    fate=(scenario.get("observed") or {}).get("fate")
-                    or (narrate.first_pair(scenario.get("packets") or [])[0] or {}).get("fate")
-                    or "unknown",
-                    expected=(scenario.get("expected") or {}).get("fate"),
-                    text=text,
-                    code=code,
-                    drift=drift,
-                    split=name in split and bool(scenario.get("packets")),
-                    anchor=anchor(name),
-                    error=scenario.get("error"),
-                )
-            )
-        rows.append(dict(doc=doc, facts=host_facts(doc), cells=cells, summary=Counter(c["status"] for c in cells if c)))
-    per_scenario = [Counter(r["cells"][i]["status"] for r in rows if r["cells"][i]) for i in range(len(names))]
-    return dict(
-        names=names,
-        rows=rows,
-        per_scenario=per_scenario,
-        totals=dict(total=sum(totals.values()), **{k: totals.get(k, 0) for k in ("pass", "fail", "error", "partial")}),
-        drift=sum(1 for r in rows for c in r["cells"] if c and c["drift"]),
-        split=split,
-    )

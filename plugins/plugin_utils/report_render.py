@@ -17,7 +17,8 @@ from urllib.parse import quote
 
 from jinja2 import ChainableUndefined, Environment, FileSystemLoader
 
-from ansible_collections.dockernet.packetflow.plugins.plugin_utils import report_model
+from ansible_collections.dockernet.packetflow.plugins.module_utils.analysis.journeys import collector_paused
+from ansible_collections.dockernet.packetflow.plugins.plugin_utils import report_fleet, report_markup, report_model
 from ansible_collections.dockernet.packetflow.plugins.plugin_utils.report_names import dir_name
 
 TEMPLATES = os.path.join(os.path.dirname(os.path.abspath(__file__)), "report_templates")
@@ -25,14 +26,16 @@ PAGE_MODE, ARTIFACT_MODE = 0o644, 0o600
 
 
 def environment():
-    """Jinja2 environment of the report: autoescape on for every template."""
-    return Environment(
+    """Jinja2 environment of the report: autoescape on for every template, badge() and fate() global."""
+    env = Environment(
         loader=FileSystemLoader(TEMPLATES),
         autoescape=True,
         undefined=ChainableUndefined,
         trim_blocks=False,
         keep_trailing_newline=True,
     )
+    env.globals.update(badge=report_markup.badge, fate=report_markup.fate)
+    return env
 
 
 def load_json(path):
@@ -61,7 +64,11 @@ def scenario_from(item):
 
 
 def documents(src=(), results=(), default_host="localhost"):
-    """Gather results.json files and registered results into one document per host."""
+    """Gather results.json files and registered results into one document per host.
+
+    Every path in ``src`` is checked before any is read. The collector is paused while the
+    documents are read and copied (see render).
+    """
     docs: dict[str, dict] = {}
 
     def add(doc, base):
@@ -90,13 +97,14 @@ def documents(src=(), results=(), default_host="localhost"):
     for path in src:
         if not os.path.exists(path):
             raise ValueError("no such results file or folder: %s" % path)
-        files = sorted(glob.glob(os.path.join(path, "*", "results.json"))) if os.path.isdir(path) else [path]
-        if os.path.isdir(path) and os.path.isfile(os.path.join(path, "results.json")):
-            files.insert(0, os.path.join(path, "results.json"))
-        for name in files:
-            doc, base = load_json(name)
-            add(doc, base)
-    add_item(report_model.plain(list(results)))
+    with collector_paused():
+        for path in src:
+            files = sorted(glob.glob(os.path.join(path, "*", "results.json"))) if os.path.isdir(path) else [path]
+            if os.path.isdir(path) and os.path.isfile(os.path.join(path, "results.json")):
+                files.insert(0, os.path.join(path, "results.json"))
+            for name in files:
+                add(*load_json(name))
+        add_item(report_model.plain(list(results)))
     return list(docs.values())
 
 
@@ -219,7 +227,16 @@ def host_page(env, doc, host_dir, limit, fleet_href, check=False):
 
 
 def render(docs, dest, limit=500, fleet_index=True, check=False):
-    """Write ``dest/<host>/index.html`` per host and ``dest/index.html``; return what was done."""
+    """Write ``dest/<host>/index.html`` per host and ``dest/index.html``; return what was done.
+
+    The garbage collector is paused meanwhile: the views make no reference cycles, only
+    hundreds of thousands of young dicts the collector would walk again and again.
+    """
+    with collector_paused():
+        return _render(docs, dest, limit, fleet_index, check)
+
+
+def _render(docs, dest, limit, fleet_index, check):
     env = environment()
     dest = os.path.abspath(dest)
     if not check:
@@ -237,7 +254,7 @@ def render(docs, dest, limit=500, fleet_index=True, check=False):
         pages.append(page)
         hosts.append(dict(host=doc["host"], page=page, **report_model.summary(views)))
     if fleet_index:
-        fleet = report_model.fleet(docs)
+        fleet = report_fleet.fleet(docs)
         for row in fleet["rows"]:
             row["href"] = quote(dir_name(row["doc"]["host"])) + "/index.html"
         html = env.get_template("fleet.html.j2").render(fleet=fleet)
