@@ -145,6 +145,8 @@ def main():
         removed, errors = cleaner.run()
     except Exception as exc:
         module.fail_json(msg="packetflow_cleanup failed unexpectedly: %s" % exc, exception=traceback.format_exc())
+    for run_id in cleaner.live:
+        module.warn("run %s is live (its lock is held): left alone" % run_id)
     result = dict(changed=any(removed.values()), removed=removed, errors=errors)
     if module._diff:
         result["diff"] = cleaner.diff()
