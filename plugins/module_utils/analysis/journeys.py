@@ -15,6 +15,8 @@ from contextlib import contextmanager
 
 from ansible_collections.dockernet.packetflow.plugins.module_utils.analysis.captures import attach_captures, journey_of
 from ansible_collections.dockernet.packetflow.plugins.module_utils.analysis.grouping import JourneyBuilder
+from ansible_collections.dockernet.packetflow.plugins.module_utils.analysis.infer import infer_from_replies
+from ansible_collections.dockernet.packetflow.plugins.module_utils.analysis.resolve import decide_fate
 
 
 def build_journeys(trace_lines, trace_format="auto", ruleset=None, pcaps=None, flow=None):
@@ -57,6 +59,7 @@ def _collect(trace_lines, trace_format, ruleset, pcaps, flow, max_packets):
         if max_packets is None or len(packets) < max_packets:
             packets.append(packet)
     packets.sort(key=lambda packet: packet["_order"])
+    infer_from_replies(packets, lambda hops: decide_fate(hops, builder.ruleset))
     captures = 0
     if pcaps:
         before = len(packets)

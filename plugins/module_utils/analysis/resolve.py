@@ -6,11 +6,13 @@
 from __future__ import annotations
 
 from ansible_collections.dockernet.packetflow.plugins.module_utils.analysis import narrate
+from ansible_collections.dockernet.packetflow.plugins.module_utils.analysis.infer import infer_hops
 from ansible_collections.dockernet.packetflow.plugins.module_utils.analysis.vocabulary import HOOKS, NAT_TARGETS
 
 # Hooks after which an accepted packet has left netfilter (all but PREROUTING): delivered.
 FINAL_HOOKS = HOOKS[1:]
 _UNKNOWN = object()
+_NAT_OR_UNKNOWN = (None,) + NAT_TARGETS
 _TARGETS: dict[str, str | None] = {}
 FLOW_FIELDS = (
     "src",
@@ -32,9 +34,11 @@ def finish_packet(packet, ruleset, saw_nat):
     hops = packet["hops"]
     for hop in hops:
         _resolve_hop(hop, ruleset)
+    infer_hops(hops)
     first = hops[0]
     result = {
         "_order": packet["_order"],
+        "_connection": packet["_connection"],
         "summary": narrate.summarize(first),
         "direction": packet["direction"],
         "flow": {key: first.get(key) for key in FLOW_FIELDS},
@@ -48,9 +52,21 @@ def finish_packet(packet, ruleset, saw_nat):
     fate, fate_at, flags = decide_fate(hops, ruleset)
     result.update(fate=fate, fate_at=fate_at)
     result["flags"].extend(flags)
+    _explain_fate(result)
     if saw_nat and packet["_later_in_connection"] and not any(hop["table"] == "nat" for hop in hops):
         result["flags"].append("conntrack_skipped_nat")
     return result
+
+
+def _explain_fate(result):
+    """Mark a fate that rests on an inferred verdict; say in plain words why a fate is unknown."""
+    if result["fate"] == "unknown":
+        result["fate_reason"] = narrate.unknown_fate_reason(result["flags"])
+        return
+    for hop in result["hops"]:
+        if hop.get("inferred") and _where(hop) == result["fate_at"]:
+            result["inferred"] = {"fate": result["fate"], "reason": hop["inferred"]["reason"]}
+            result["flags"].append("verdict_inferred")
 
 
 def _resolve_hop(hop, ruleset):
@@ -122,12 +138,12 @@ def nat_rewrites(hops):
 
 def _nat_rule_before(hops, index):
     """The nat rule that explains a change seen at hops[index]: the last nat rule the packet hit
-    before it whose target is NAT or not known (a bare kernel log names no target; a known jump
-    is passed over). None: no nat rule is traced for it, so conntrack did it."""
+    before it whose target (or verdict, inferred in a bare kernel log) is NAT or not known; a
+    jump is passed over. None: no nat rule is traced for it, so conntrack did it."""
     for candidate in reversed(hops[:index]):
         if candidate["table"] == "nat" and candidate["type"] == "rule":
             target = candidate.get("target")
-            if target in NAT_TARGETS or (target is None and candidate.get("verdict") is None):
+            if target in NAT_TARGETS or (target is None and candidate.get("verdict") in _NAT_OR_UNKNOWN):
                 return candidate
     return None
 

@@ -119,10 +119,12 @@ def test_reply_with_no_input_chain_is_delivered_and_flagged():
     assert without_ruleset["fate"] == "unknown" and "path_incomplete" in without_ruleset["flags"]
 
 
-def test_legacy_without_ruleset_keeps_numbers_but_cannot_tell_the_drop():
+def test_legacy_without_ruleset_keeps_numbers_and_infers_the_drop_from_dockers_layout():
     packet = journeys("legacy", "cross_network", with_ruleset=False)["packets"][0]
     assert packet["hops"][-1]["rule"] == 1 and packet["hops"][-1].get("rule_text") is None
-    assert packet["fate"] == "unknown" and "verdict_unknown" in packet["flags"]
+    assert packet["fate"] == "dropped" and "verdict_inferred" in packet["flags"]
+    assert packet["hops"][-1]["inferred"]["verdict"] == "DROP"
+    assert "Docker 17.06 to 27.x" in packet["inferred"]["reason"]
 
 
 def test_trace_id_change_mid_path_does_not_split_the_packet():
@@ -249,9 +251,11 @@ def test_nft_packet_to_the_host_is_delivered_when_no_input_chain_exists():
 
 def test_nft_save_alone_cannot_tell_that_input_has_no_chain():
     # iptables-nft-save prints ':INPUT ACCEPT' although nftables has no such chain.
+    # Only its traced reply proves the request was delivered.
     result = build_journeys(read_lines("nft-container_to_host.trace"), ruleset=ruleset_of("nft.iptables-save"))
-    assert result["packets"][0]["fate"] == "unknown"
-    assert "path_incomplete" in result["packets"][0]["flags"]
+    assert result["packets"][0]["fate"] == "delivered"
+    assert "path_incomplete" not in result["packets"][0]["flags"]
+    assert "later reply" in result["packets"][0]["inferred"]["reason"]
 
 
 def test_dropped_packet_is_not_expected_on_its_out_interface():

@@ -8,6 +8,8 @@ from __future__ import annotations
 import pytest
 from analysis_support import BACKENDS, SCENARIOS, journeys
 
+from ansible_collections.dockernet.packetflow.plugins.module_utils.analysis.infer import infer_from_replies
+
 
 def nat_rules(result, numbered):
     """(table, chain, rule, from, to) of every rewrite; the rule number only where the trace names it."""
@@ -31,3 +33,47 @@ def nat_rules(result, numbered):
 def test_rewrites_are_given_to_the_same_nat_rule_with_or_without_the_ruleset(backend, scenario):
     bare, resolved = journeys(backend, scenario, with_ruleset=False), journeys(backend, scenario)
     assert nat_rules(bare, backend == "legacy") == nat_rules(resolved, backend == "legacy")
+
+
+@pytest.mark.parametrize("backend", sorted(BACKENDS))
+@pytest.mark.parametrize("scenario", SCENARIOS)
+def test_inferred_verdicts_and_fates_are_those_the_ruleset_gives(backend, scenario):
+    bare, resolved = journeys(backend, scenario, with_ruleset=False), journeys(backend, scenario)
+    assert len(bare["packets"]) == len(resolved["packets"])
+    for guessed, known in zip(bare["packets"], resolved["packets"], strict=True):
+        for hop, resolved_hop in zip(guessed["hops"], known["hops"], strict=True):
+            if hop.get("inferred"):
+                assert hop["verdict"] == hop["inferred"]["verdict"] == resolved_hop["verdict"], (hop, resolved_hop)
+        if guessed["fate"] == "unknown":
+            assert guessed["fate_reason"]
+        else:
+            assert guessed["fate"] == known["fate"]
+            assert guessed.get("inferred") or backend != "legacy"
+
+
+LEGACY_FATES = {  # scenario: fates the trace alone proves, in packet order ("unknown": nothing later proves it)
+    "host_to_container": ["delivered", "unknown"],
+    "container_to_host": ["delivered", "unknown"],
+    "container_to_container": ["delivered", "unknown"],
+    "cross_network": ["dropped"],
+    "published_port": ["delivered"] * 9 + ["unknown"],
+    "external_to_published": ["delivered"] * 9 + ["unknown"],
+}
+
+
+@pytest.mark.parametrize("scenario", SCENARIOS)
+def test_every_legacy_trace_without_its_ruleset_gets_a_verdict_or_a_reason(scenario):
+    packets = journeys("legacy", scenario, with_ruleset=False)["packets"]
+    assert [packet["fate"] for packet in packets] == LEGACY_FATES[scenario]
+    for packet in packets:
+        assert packet.get("inferred", {}).get("reason") or packet.get("fate_reason")
+
+
+def test_an_inferred_drop_contradicted_by_a_later_reply_becomes_unknown():
+    dropped = journeys("legacy", "cross_network", with_ruleset=False)["packets"][0]
+    reply = dict(dropped, direction="reply", fate="unknown", flags=[], hops=[dict(dropped["hops"][0], verdict=None)])
+    reply.pop("inferred")
+    packets = [dict(dropped, flags=list(dropped["flags"]), _connection="c"), dict(reply, _connection="c")]
+    infer_from_replies(packets, lambda hops: ("unknown", None, []))
+    assert packets[0]["fate"] == "unknown" and "inferred" not in packets[0]
+    assert "inference_contradicted" in packets[0]["flags"] and "contradicted" in packets[0]["fate_reason"]
