@@ -19,9 +19,14 @@ description:
     C(xtables-monitor --trace) output (iptables-nft) and C(nft monitor trace) output (nftables)."
   - The file is streamed, so memory stays flat on large logs; the packets returned are capped by
     O(max_packets).
-  - Every line that holds no trace event is returned in RV(unparsed) with its line number (the first
-    1000; RV(counts.unparsed) counts them all). With O(flow), lines that cannot concern the flow are
-    skipped unparsed and counted in RV(counts.filtered).
+  - Every line that holds no trace event is returned in RV(unparsed) with its line number and the
+    reason in plain words (the first 1000; RV(counts.unparsed) counts them all). A line with a field
+    that does not hold what its name says is unparsed, never half read. With O(flow), lines that
+    cannot concern the flow are skipped unparsed and counted in RV(counts.filtered).
+  - Warns when more than a tenth of the lines that look like trace lines cannot be read.
+  - Where no ruleset names a verdict, it is inferred from the trace alone where the trace proves it
+    (the next rule of the chain traced, another chain or hook reached, Docker's fixed rules, a reply
+    traced), and marked C(inferred) with the reason.
   - Read only.
 author:
   - dockernet.packetflow maintainers (@dockernet)
@@ -39,7 +44,8 @@ options:
     description:
       - A ruleset dump taken when the trace was recorded, to give every hop its rule text and target.
       - C(iptables-save) output (either back end) or C(nft -j list ruleset).
-      - Without it, legacy traces have rule numbers but no rule text and no verdict for rules.
+      - Without it, legacy traces have rule numbers but no rule text, and verdicts are only those
+        the trace itself proves (marked C(inferred)).
     type: path
   ruleset_format:
     description: Format of O(ruleset_path); C(auto) takes JSON as C(nft-json).
@@ -135,9 +141,11 @@ packets:
   description:
     - One journey per packet, in order of first sighting (docs/result-contract.md, "Packet").
     - Each has id, summary, direction (request or reply), flow, hops, captures, journey, nat, fate,
-      fate_at and flags.
+      fate_at and flags; C(inferred) (fate and reason) when the fate rests on an inferred verdict, and
+      C(fate_reason) in plain words when the fate is C(unknown).
     - "Each hop has table, chain, type (rule, return or policy), rule, and where known verdict,
-      rule_text, handle, ts, in, out, src, dst and the line number of the log."
+      rule_text, handle, ts, in, out, src, dst and the line number of the log; C(inferred) (verdict
+      and reason) when its verdict was inferred."
   returned: success
   type: list
   elements: dict
@@ -155,13 +163,14 @@ packets:
       nat: []
       flags: []
 unparsed:
-  description: Lines that hold no trace event, with their line number (at most 1000).
+  description: Lines that hold no trace event, with their line number and why (at most 1000).
   returned: success
   type: list
   elements: dict
   sample:
     - line: 1
       text: "2026-11-25T19:00:01.000000+00:00 vm kernel: [  1.000000] docker0: port 1 entered forwarding state"
+      reason: not a TRACE line
 counts:
   description: What was read and found.
   returned: success
