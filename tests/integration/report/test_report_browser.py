@@ -2,7 +2,8 @@
 
 Asserts that every page renders with no console message (the pages carry no script, so any
 message is an error such as a blocked fetch), that every scenario shows, and that nothing is
-fetched from the network; saves screenshots under tests/output/report/.
+fetched from the network; saves screenshots under tests/output/report/. The wide fleet index
+(50 hosts x 30 columns) is measured in the page through the DevTools protocol (cdp.py).
 """
 
 import json
@@ -13,6 +14,7 @@ import tempfile
 from html.parser import HTMLParser
 
 import pytest
+from cdp import Browser
 
 from ansible_collections.dockernet.packetflow.plugins.plugin_utils import report_render
 
@@ -131,3 +133,57 @@ def test_host_page_prints(site):
     with open(pdf, "rb") as handle:
         data = handle.read()
     assert data.startswith(b"%PDF") and data.count(b"/Type /Page") > 3
+
+
+def wide_fleet(hosts, columns):
+    """``hosts`` documents of the runner fixture's nine scenarios and copies of them under new
+    names, ``columns`` in all; every seventh host drifts in the first scenario."""
+    with open(os.path.join(FIXTURES, "runner", "localhost", "results.json"), encoding="utf-8") as handle:
+        real = json.load(handle)
+    scenarios = [dict(s, ruleset=None) for s in real["scenarios"]]
+    scenarios += [dict(scenarios[i % 9], scenario="flow-%02d-to-a-rather-long-service-name" % i)
+                  for i in range(columns - len(scenarios))]
+    docs = []
+    for n in range(hosts):
+        mine = list(scenarios)
+        if n % 7 == 6:
+            dropped = [dict(p, fate="dropped", fate_at=dict(table="filter", chain="DOCKER-USER")) for p in mine[0]["packets"]]
+            mine[0] = dict(mine[0], packets=dropped)
+        docs.append(dict(host="wide-%02d" % n, facts=dict(real["facts"], name="wide-%02d" % n), scenarios=mine))
+    return docs
+
+
+MEASURE = """JSON.stringify((() => {
+  const box = document.querySelector('.matrixbox'), table = box.querySelector('table.matrix');
+  const head = table.querySelector('thead th:nth-child(5)'), first = table.querySelector('tbody tr:nth-child(30) th');
+  const before = [document.documentElement.scrollWidth, document.body.scrollWidth, window.innerWidth];
+  box.scrollTop = 600; box.scrollLeft = 900;
+  const b = box.getBoundingClientRect(), h = head.getBoundingClientRect(), f = first.getBoundingClientRect();
+  return {page: before, box: [box.clientWidth, box.scrollWidth, box.clientHeight, box.scrollHeight],
+          scrolled: [box.scrollTop, box.scrollLeft],
+          head_top: h.top - b.top, first_left: f.left - b.left,
+          head: getComputedStyle(head).position, corner: getComputedStyle(table.querySelector('thead th')).position,
+          first: getComputedStyle(first).position, after: document.documentElement.scrollWidth};
+})())"""
+
+
+def test_wide_fleet_index_keeps_its_header_and_host_column_in_view():
+    dest = os.path.join(OUTPUT, "wide")
+    shutil.rmtree(dest, ignore_errors=True)
+    docs = wide_fleet(50, 30)
+    result = report_render.render(docs, dest, limit=1)
+    assert result["drift"] == 7
+    assert chromium("file://" + result["index"], "--dump-dom")[1] == []
+    shot = os.path.join(OUTPUT, "fleet-wide-50x30.png")
+    with Browser(CHROMIUM, 1400, 900) as browser:
+        browser.open("file://" + result["index"])
+        browser.screenshot(os.path.join(OUTPUT, "fleet-wide-50x30-top.png"))
+        got = json.loads(browser.evaluate(MEASURE))
+        browser.screenshot(shot)
+    # The page never scrolls sideways; the matrix does, inside its own box, both ways.
+    assert got["page"][0] <= got["page"][2] and got["page"][1] <= got["page"][2] and got["after"] <= got["page"][2]
+    assert got["box"][1] > got["box"][0] and got["box"][3] > got["box"][2]
+    assert got["scrolled"] == [600, 900]
+    # Scrolled by 600 x 900 px, the header row is still at the box's top and the host column at its left.
+    assert got["head"] == got["corner"] == got["first"] == "sticky"
+    assert abs(got["head_top"]) <= 1 and abs(got["first_left"]) <= 1
