@@ -245,3 +245,10 @@ def test_a_ca_file_that_is_no_certificate_is_refused_first(tls_registry, tmp_pat
     assert "lab_image_registry_ca_path=%s is not a PEM certificate on the controller" % bad in proc.stdout
     assert "nothing was installed" in proc.stdout
     assert snapshot() == host
+
+
+def test_a_username_without_password_is_refused_first(plain_registry, host):
+    proc = run_role(lab_vars("pull", "%s/%s" % (plain_registry.address, REPOSITORY), lab_image_registry_username=USER))
+    assert proc.returncode != 0
+    assert "lab_image_registry_username and lab_image_registry_password go together: set both" in proc.stdout
+    assert snapshot() == host
