@@ -62,7 +62,7 @@ def test_bpf_is_scoped_to_the_legs():
     legs = [{"src": "10.0.0.1", "dst": "10.0.0.2", "proto": "icmp", "dport": None},
             {"src": "10.0.0.1", "dst": "10.0.0.3", "proto": "tcp", "dport": 80}]
     assert plan.bpf(legs) == ("(icmp and host 10.0.0.1 and host 10.0.0.2) or "
-                             "(tcp and host 10.0.0.1 and host 10.0.0.3 and port 80)")
+                              "(tcp and host 10.0.0.1 and host 10.0.0.3 and port 80)")
 
 
 def traffic(ok=True):
