@@ -88,7 +88,7 @@ def test_past_the_deadline_the_reaper_kills_the_module_and_reaps(tmp_path):
     pid, reaper = module(tmp_path, deadline=0.5)
     status = os.waitpid(pid, 0)[1]
     assert os.WIFSIGNALED(status) and os.WTERMSIG(status) == signal.SIGKILL
-    assert wait(lambda: (tmp_path / "reaped.txt").exists())
+    assert wait((tmp_path / "reaped.txt").exists)
 
 
 def test_the_reaper_holds_the_run_lock_until_it_is_done(tmp_path):
