@@ -11,6 +11,8 @@ def assert_failed_with(proc, *needles):
     assert proc.returncode != 0, output
     for needle in needles:
         assert needle in output, "%r not in:\n%s" % (needle, output[-3000:])
+    for internal in ("Traceback", "object of type", "AnsibleUndefinedVariable", "template error"):
+        assert internal not in output, "%r in:\n%s" % (internal, output[-3000:])
 
 
 def test_unknown_image_source_lists_the_valid_ones(unchanged_host):
