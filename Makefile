@@ -22,7 +22,7 @@ export ANSIBLE_COLLECTIONS_PATH := $(COLLECTIONS)
 export PYTHONPATH := $(COLLECTIONS)
 export ANSIBLE_FORCE_COLOR := 0
 
-.PHONY: help demo test controller-deps browser-deps venv venv-test collection lint sanity unit ee integration molecule molecule-fleet bench clean
+.PHONY: help demo test controller-deps browser-deps venv venv-test collection lint sanity unit ee integration molecule molecule-systemd molecule-fleet bench clean
 
 help:
 	@echo "make demo   prepare localhost, trace every scenario and write reports/index.html"
@@ -32,7 +32,7 @@ demo: controller-deps collection
 	$(BIN)/ansible-playbook -i $(INVENTORY) $(PLAYBOOK)
 	@echo "Report: $(CURDIR)/reports/index.html"
 
-test: controller-deps venv-test collection lint sanity unit ee molecule integration molecule-fleet
+test: controller-deps venv-test collection lint sanity unit ee molecule molecule-systemd integration molecule-fleet
 
 # Install those of the Debian packages given that are missing.
 apt_ensure = missing=$$(for p in $(1); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q 'ok installed' || echo $$p; done); \
@@ -98,6 +98,10 @@ browser-deps:
 
 molecule: venv-test collection
 	$(BIN)/molecule test -s default
+
+# A bookworm host booting systemd as PID 1 in a container: the roles' systemd paths.
+molecule-systemd: venv-test collection
+	$(BIN)/molecule test -s systemd
 
 # Three Docker-in-Docker hosts (bookworm 20.10, trixie 26.1, sid 28.5) built by debootstrap.
 molecule-fleet: venv-test collection
