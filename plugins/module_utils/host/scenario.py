@@ -141,6 +141,26 @@ def run_scenario(params, check_mode, docker_mod, get_bin_path):
     return verdict_of(result, run, expected)
 
 
+def lost_events(run):
+    """Trace events and packets lost on the way to us: {kernel_suppressed, kmsg_overrun,
+    monitor_overruns, capture_kernel_drops}."""
+    return dict(
+        run.tracer.lost,
+        capture_kernel_drops=sum(s.get("kernel_drops") or 0 for s in run.stats.values()),
+    )
+
+
+def lost_warning(lost):
+    """The warning shown whenever anything was lost: the trace is then incomplete."""
+    return (
+        "events were lost under load, the trace is incomplete: %d kernel log messages suppressed by its rate "
+        "limit, %d kernel log records overwritten before they were read, %d trace monitor buffer overruns "
+        "(ENOBUFS), %d packets dropped by tcpdump's kernel buffer" % (
+            lost["kernel_suppressed"], lost["kmsg_overrun"], lost["monitor_overruns"], lost["capture_kernel_drops"]
+        )
+    )
+
+
 def verdict_of(result, run, expected):
     """Build the journeys of a finished run and compare them with the expectation."""
     ruleset_path = run.write_ruleset()
@@ -149,7 +169,10 @@ def verdict_of(result, run, expected):
     packets = journeys["packets"]
     observed = verdict.observe(run.traffic, packets)
     passed, diff = verdict.compare(expected, observed)
-    result["warnings_list"] += observed.pop("notes")
+    result["warnings_list"] += observed.pop("notes") + run.tracer.warnings
+    lost = lost_events(run)
+    if any(lost.values()):
+        result["warnings_list"].append(lost_warning(lost))
     result.update(
         traffic=[strip(item) for item in run.traffic],
         packets=packets,
@@ -165,6 +188,7 @@ def verdict_of(result, run, expected):
             "captures": run.stats,
             "unparsed_lines": len(journeys.get("unparsed", [])),
             "seconds": result["seconds"],
+            "lost": lost,
         },
     )
     if not passed:

@@ -26,6 +26,10 @@ from ansible_collections.dockernet.packetflow.plugins.module_utils.host.ownershi
 CHAINS = ("PREROUTING", "OUTPUT")
 TRACE_FORMAT = {"legacy": "legacy", "nft": "xtables-monitor", "nftables": "nft-monitor"}
 _SRC_DST = re.compile(r" SRC=(\S+) DST=(\S+) ")
+# The kernel log's own suppression: net_ratelimit / printk_ratelimited summaries and console drops.
+_SUPPRESSED = re.compile(r"(\d+) (?:callbacks|messages|output lines)\b[^\n]*suppressed|\*\* (\d+) printk messages dropped")
+# A trace monitor's netlink socket overran (ENOBUFS): nft says so and goes on, xtables-monitor exits.
+_OVERRUN = re.compile(r"No buffer space available|ENOBUFS|lost some netlink events", re.I)
 
 
 def iptables_matches(leg):
@@ -121,6 +125,8 @@ class Tracer:
         self.kmsg: Any = None
         self.monitor = None
         self.lines = []
+        self.lost = {"kernel_suppressed": 0, "kmsg_overrun": 0, "monitor_overruns": 0}
+        self.warnings = []
 
     def _here(self, argv):
         """Run argv in the traced namespace; return (rc, stdout, stderr)."""
@@ -232,9 +238,18 @@ class Tracer:
             return self.lines
         if self.monitor is not None:
             self._wait_quiet(settle)
+            died = self.monitor.poll()
             self.stop()
             with open(self.log_path, errors="replace") as handle:
-                self.lines = handle.read().splitlines()
+                lines = handle.read().splitlines()
+            overruns = [line for line in lines if _OVERRUN.search(line)]
+            self.lost["monitor_overruns"] = len(overruns)
+            self.lines = [line for line in lines if not _OVERRUN.search(line)]
+            if died is not None:
+                self.warnings.append(
+                    "the trace monitor exited (rc %s) before the traffic ended: events after that are lost%s"
+                    % (died, (" (%s)" % overruns[0].strip()) if overruns else "")
+                )
         return self.lines
 
     def _wait_quiet(self, settle):
@@ -249,21 +264,32 @@ class Tracer:
             size = now
 
     def _read_kmsg(self):
+        """Our TRACE lines since arming; counts records the ring overwrote before we read them
+        (sequence gaps, EPIPE) and the kernel's own suppression summaries."""
         lines = []
+        last_seq = None
         while True:
             try:
                 record = os.read(self.kmsg, 8192)
             except OSError as exc:
                 if exc.errno == errno.EPIPE:
+                    self.lost["kmsg_overrun"] += last_seq is None
                     continue
                 if exc.errno == errno.EAGAIN:
                     break
                 raise
             if not record:
                 break
-            text = record.decode("utf-8", "replace").split("\n", 1)[0]
-            if "TRACE:" in text and self._ours(text):
-                lines.append(text)
+            header, dummy, text = record.decode("utf-8", "replace").split("\n", 1)[0].partition(";")
+            seq = int(header.split(",")[1]) if header.count(",") >= 2 else None
+            if seq is not None and last_seq is not None and seq > last_seq + 1:
+                self.lost["kmsg_overrun"] += seq - last_seq - 1
+            last_seq = seq if seq is not None else last_seq
+            suppressed = _SUPPRESSED.search(text)
+            if suppressed:
+                self.lost["kernel_suppressed"] += int(suppressed.group(1) or suppressed.group(2))
+            elif "TRACE:" in text and self._ours(text):
+                lines.append(header + ";" + text)
         os.close(self.kmsg)
         self.kmsg = None
         return lines
