@@ -26,7 +26,7 @@ PAGE_MODE, ARTIFACT_MODE = 0o644, 0o600
 
 
 def environment():
-    """Jinja2 environment of the report: autoescape on for every template, badge() and fate() global."""
+    """Jinja2 environment of the report: autoescape on for every template, report_markup's functions global."""
     env = Environment(
         loader=FileSystemLoader(TEMPLATES),
         autoescape=True,
@@ -34,7 +34,12 @@ def environment():
         trim_blocks=False,
         keep_trailing_newline=True,
     )
-    env.globals.update(badge=report_markup.badge, fate=report_markup.fate)
+    env.globals.update(
+        badge=report_markup.badge,
+        fate=report_markup.fate,
+        capture_rows=report_markup.capture_rows,
+        packet_rows=report_markup.packet_rows,
+    )
     return env
 
 
