@@ -17,7 +17,8 @@ RANGES = {
     "count": (1, 1000, "a number of echo requests from 1 to 1000"),
     "timeout": (1, 3600, "a number of seconds from 1 to 3600"),
 }
-_CONTAINER_NAME = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9_.-]*$")
+# Docker refuses a one-character name: "only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed".
+_CONTAINER_NAME = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9_.-]+$")
 
 
 def _check_expect(expect):
@@ -43,8 +44,8 @@ def validate(params):
     for option in ("name", "second_name"):
         if not _CONTAINER_NAME.match(params[option] or ""):
             raise ValueError(
-                "%s must be a Docker container name, [a-zA-Z0-9][a-zA-Z0-9_.-]* such as web1 (got %r)"
-                % (option, params[option])
+                "%s must be a Docker container name, two or more of [a-zA-Z0-9_.-] not starting with _ . or -, "
+                "such as web1 (got %r)" % (option, params[option])
             )
     if params.get("run_id"):
         check_run_id(params["run_id"])

@@ -18,6 +18,7 @@ GOOD = {"scenario": "cross_network", "name": "web1", "second_name": "web2", "por
     ("name", "a/b", r"name must be a Docker container name, .* \(got 'a/b'\)"),
     ("second_name", "-web", r"second_name must be a Docker container name, .* \(got '-web'\)"),
     ("name", "", r"name must be a Docker container name"),
+    ("name", "w", r"name must be a Docker container name, .* \(got 'w'\)"),
     ("run_id", "web1", r"run_id must look like pf-<date>-<hex>"),
     ("expect", {"fate": "lost"}, r"expect.fate must be one of delivered, dropped, unknown \(got 'lost'\)"),
     ("expect", {"fat": "dropped"}, r"expect has unknown key\(s\) fat: use only fate, at, via"),
