@@ -3,13 +3,20 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
 """Rule text and targets by table, chain and rule number or nft handle.
 
-Reads ``iptables-save`` output (either back end) and ``nft -j list ruleset``.
+Reads ``iptables-save`` output (either back end) and ``nft -j list ruleset``, and the pasted
+forms of ruleset_text (``iptables -S``, ``iptables -L -n -v --line-numbers``, ``nft list ruleset``).
 """
 
 from __future__ import annotations
 
 import json
 
+from ansible_collections.dockernet.packetflow.plugins.module_utils.analysis.ruleset_text import (
+    detect_ruleset_format,
+    parse_iptables_list,
+    parse_iptables_rules,
+    parse_nft_text,
+)
 from ansible_collections.dockernet.packetflow.plugins.module_utils.analysis.vocabulary import (
     HOOK_NAMES,
     HOOKS,
@@ -98,7 +105,7 @@ def verdict_of_target(target, goto, chains, table):
 
 
 def load_ruleset(ruleset):
-    """Build a Ruleset from {"format": "iptables-save" | "nft-json", "text": str}; an
+    """Build a Ruleset from {"format": one of RULESET_FORMATS or None (detected), "text": str}; an
     iptables-save ruleset of the nft back end may add "base_chains": ["table:chain", ...].
 
     Returns None for None; raises ValueError for anything unreadable.
@@ -119,12 +126,22 @@ def load_ruleset(ruleset):
         return Ruleset(chains)
     if kind == "nft-json":
         return Ruleset(parse_nft_json(ruleset["text"]))
-    raise ValueError("unknown ruleset format %r (iptables-save or nft-json)" % kind)
+    if kind == "iptables-S":
+        return Ruleset(parse_iptables_rules(ruleset["text"], _iptables_target))
+    if kind == "iptables-L":
+        return Ruleset(parse_iptables_list(ruleset["text"]))
+    if kind == "nft-text":
+        return Ruleset(parse_nft_text(ruleset["text"]))
+    raise ValueError("unknown ruleset format %r (%s)" % (kind, ", ".join(RULESET_FORMATS)))
+
+
+# The ruleset formats load_ruleset reads (detected from the text when none is given).
+RULESET_FORMATS = ("iptables-save", "nft-json", "iptables-S", "iptables-L", "nft-text")
 
 
 def detect_format(text):
-    """'nft-json' when the text is JSON, else 'iptables-save'."""
-    return "nft-json" if text.lstrip().startswith("{") else "iptables-save"
+    """The ruleset format of a text (ruleset_text.detect_ruleset_format)."""
+    return detect_ruleset_format(text)
 
 
 def parse_iptables_save(text):
