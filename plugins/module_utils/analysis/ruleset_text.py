@@ -48,7 +48,9 @@ def _new_chain(chains, table, name, policy=None):
 
 def _sections(text):
     """(table named by a pasted command line or None, lines) per iptables command pasted."""
-    table, lines, found = None, [], []
+    table: str | None = None
+    lines: list[str] = []
+    found: list[tuple[str | None, list[str]]] = []
     for line in text.splitlines():
         if _COMMAND.search(line) and not line.lstrip().startswith(("-A ", "-P ", "-N ")):
             if lines:
@@ -92,7 +94,9 @@ def parse_iptables_list(text):
     """Chains of ``iptables -L -n [-v] [--line-numbers]`` output; rule text is the row as printed."""
     chains: dict[tuple, dict] = {}
     for named, lines in _sections(text):
-        rows, columns, chain = [], [], None
+        rows: list[tuple[tuple, tuple | None]] = []
+        columns: list[str] = []
+        chain = None
         for line in lines:
             match = _LIST_CHAIN.match(line)
             if match:
