@@ -123,6 +123,7 @@ class Tracer:
         self.armed = []
         self.created = []
         self.kmsg: Any = None
+        self.kmsg_seq = None
         self.monitor = None
         self.lines = []
         self.lost = {"kernel_suppressed": 0, "kmsg_overrun": 0, "monitor_overruns": 0}
@@ -175,6 +176,7 @@ class Tracer:
         if self.backend == "legacy":
             self.kmsg = os.open("/dev/kmsg", os.O_RDONLY | os.O_NONBLOCK)
             os.lseek(self.kmsg, 0, os.SEEK_END)
+            self.kmsg_seq = self._mark_kmsg()
             return None
         argv = ["xtables-monitor", "--trace"] if self.backend == "nft" else ["nft", "monitor", "trace"]
         with open(self.log_path, "wb") as out:
@@ -263,11 +265,25 @@ class Tracer:
                 return
             size = now
 
+    def _mark_kmsg(self):
+        """Log a line of our own and read back its sequence number: records overwritten later are
+        then counted exactly, from the sequence gap after it."""
+        out = os.open("/dev/kmsg", os.O_WRONLY)
+        try:
+            os.write(out, ("packetflow: run %s collects trace records from here\n" % self.run_id).encode())
+        finally:
+            os.close(out)
+        try:
+            header = os.read(self.kmsg, 8192).decode("utf-8", "replace").split(";", 1)[0]
+            return int(header.split(",")[1])
+        except (OSError, IndexError, ValueError):
+            return None
+
     def _read_kmsg(self):
         """Our TRACE lines since arming; counts records the ring overwrote before we read them
         (sequence gaps, EPIPE) and the kernel's own suppression summaries."""
         lines = []
-        last_seq = None
+        last_seq = self.kmsg_seq
         while True:
             try:
                 record = os.read(self.kmsg, 8192)
