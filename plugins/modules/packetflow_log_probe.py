@@ -1,12 +1,9 @@
 #!/usr/bin/python
-#
-# Copyright (c) 2026, dockernet.packetflow maintainers
-# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# Copyright (c) 2026, dockernet.packetflow contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
 
-from __future__ import absolute_import, division, print_function
-__metaclass__ = type
-
+from __future__ import annotations
 
 DOCUMENTATION = r"""
 module: packetflow_log_probe
@@ -97,7 +94,7 @@ def probe_ruleset(table, prefix):
         "table ip %s {\n"
         "  chain output {\n"
         "    type filter hook output priority -300; policy accept;\n"
-        "    ip daddr 127.0.0.1 udp dport %d log prefix \"%s \"\n"
+        '    ip daddr 127.0.0.1 udp dport %d log prefix "%s "\n'
         "  }\n"
         "}\n" % (table, PROBE_PORT, prefix)
     )
@@ -170,19 +167,27 @@ def main():
     finally:
         rc, out, err = module.run_command([nft, "delete", "table", "ip", table])
         if rc != 0:
-            module.fail_json(msg="could not delete the probe table ip %s: %s; delete it with 'nft delete table ip %s'"
-                             % (table, err.strip(), table))
+            module.fail_json(
+                msg="could not delete the probe table ip %s: %s; delete it with 'nft delete table ip %s'"
+                % (table, err.strip(), table)
+            )
 
     if line is None:
         rc, out, err = module.run_command(["dmesg"])
         if rc == 0 and needle.decode() in out:
-            cause = ("the kernel logged it (dmesg shows it), so syslog does not route kern.* to %s: "
-                     "check rsyslog runs and its drop-in (dockernet.packetflow.rsyslog_kern)" % path)
+            cause = (
+                "the kernel logged it (dmesg shows it), so syslog does not route kern.* to %s: "
+                "check rsyslog runs and its drop-in (dockernet.packetflow.rsyslog_kern)" % path
+            )
         else:
-            cause = ("the kernel did not log it: bind the IPv4 logger, net.netfilter.nf_log.2=nf_log_ipv4 "
-                     "(dockernet.packetflow.nf_log)")
-        module.fail_json(msg="no netfilter log line reached %s within %d s: %s"
-                         % (path, module.params["timeout"], cause), found=False)
+            cause = (
+                "the kernel did not log it: bind the IPv4 logger, net.netfilter.nf_log.2=nf_log_ipv4 "
+                "(dockernet.packetflow.nf_log)"
+            )
+        module.fail_json(
+            msg="no netfilter log line reached %s within %d s: %s" % (path, module.params["timeout"], cause),
+            found=False,
+        )
     module.exit_json(changed=False, found=True, line=line, seconds=round(time.time() - started, 3))
 
 
