@@ -17,6 +17,7 @@ from ansible_collections.dockernet.packetflow.plugins.module_utils.analysis.fiel
     check_fields,
     number,
 )
+from ansible_collections.dockernet.packetflow.plugins.module_utils.analysis.vocabulary import IP_PROTOCOLS
 
 MARKER = "TRACE: "
 
@@ -186,6 +187,7 @@ _HEAD_GROUPS = _PREFIX.groups + _HEADER.groups
 _EMPTY_HEAD = dict.fromkeys(("host", "ts", "uptime", "stamp", "table", "chain", "type", "rule"))
 _TAIL_FIELDS = re.compile(r"\b(MARK|UID|GID)=(\S+)")
 _EPOCH_CACHE: dict[tuple, float | None] = {}
+_BRIDGE_PROTO = re.compile(r"\bIP proto=(\S+)")
 
 
 def parse_line(line):
@@ -281,6 +283,8 @@ def _parse_slow(line, pos):
         raise ValueError("two TRACE records on one line (interleaved)")
     host, ts, uptime, stamp = parse_prefix(line[:pos])
     header, _space, body = body.partition(" ")
+    if header.startswith("eb:"):
+        return _bridge_event(parse_prefix(line[:pos]), header, body)
     match = _HEADER.fullmatch(header)
     if not match:
         raise ValueError("bad TRACE header %r" % header[:60])
@@ -348,3 +352,29 @@ def _add_l4(event, text):
     for key, name in (("MARK", "mark"), ("UID", "uid"), ("GID", "gid")):
         if key in fields:
             event[name] = fields[key]
+
+
+def _bridge_event(prefix, header, body):
+    """An ebtables log line (``--log-ip --log-prefix "TRACE: eb:<table>:<chain>"``) as a bridge hop."""
+    parts = header.split(":")
+    if len(parts) != 3 or not parts[1] or not parts[2]:
+        raise ValueError("bad ebtables TRACE header %r" % header[:60])
+    fields = _fields_of(body.replace(",", " ").replace(" = ", "="))
+    host, ts, uptime, stamp = prefix
+    found = _BRIDGE_PROTO.search(body)
+    proto = number(found.group(1), "IP proto") if found else None
+    event = dict(_EMPTY_HEAD, host=host, ts=ts, uptime=uptime, stamp=stamp, table=parts[1], chain=parts[2])
+    event.update(
+        type="rule",
+        family="bridge",
+        src=fields.get("SRC"),
+        dst=fields.get("DST"),
+        proto=IP_PROTOCOLS.get(proto, proto) if proto is not None else None,
+        ip_id=None,
+        len=None,
+        ttl=None,
+        df=False,
+    )
+    event["in"], event["out"] = fields.get("IN", ""), fields.get("OUT", "")
+    check_fields(event)
+    return event
