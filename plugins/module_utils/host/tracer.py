@@ -27,7 +27,9 @@ CHAINS = ("PREROUTING", "OUTPUT")
 TRACE_FORMAT = {"legacy": "legacy", "nft": "xtables-monitor", "nftables": "nft-monitor"}
 _SRC_DST = re.compile(r" SRC=(\S+) DST=(\S+) ")
 # The kernel log's own suppression: net_ratelimit / printk_ratelimited summaries and console drops.
-_SUPPRESSED = re.compile(r"(\d+) (?:callbacks|messages|output lines)\b[^\n]*suppressed|\*\* (\d+) printk messages dropped")
+_SUPPRESSED = re.compile(
+    r"(\d+) (?:callbacks|messages|output lines)\b[^\n]*suppressed|\*\* (\d+) printk messages dropped"
+)
 # A trace monitor's netlink socket overran (ENOBUFS): nft says so and goes on, xtables-monitor exits.
 _OVERRUN = re.compile(r"No buffer space available|ENOBUFS|lost some netlink events", re.I)
 
