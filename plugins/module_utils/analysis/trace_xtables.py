@@ -58,6 +58,7 @@ class XtablesParser:
         self.seen_packet = False
         self.rule_first = False
         self.unreadable = set()
+        self.parsed: dict[str, tuple] = {}
 
     @staticmethod
     def detect(line):
@@ -132,8 +133,14 @@ class XtablesParser:
     def _packet(self, text):
         """(trace id, headers) of a PACKET line; an unreadable one also makes the TRACE lines of
         its id unreadable (those waiting, and those after it), never tied to older headers."""
+        found = self.parsed.get(text)
+        if found is not None:
+            return found
         try:
-            return _packet(text)
+            found = self.parsed[text] = _packet(text)
+            if len(self.parsed) > PACKETS_KEPT:
+                self.parsed.clear()
+            return found
         except ValueError:
             trace_id = text.split(" ", 2)[1] if text.count(" ") >= 2 else ""
             self.packets.pop(trace_id, None)
