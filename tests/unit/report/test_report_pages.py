@@ -8,7 +8,12 @@ import stat
 from conftest import FIXTURES, load
 from htmltree import parse
 
-from ansible_collections.dockernet.packetflow.plugins.plugin_utils import report_model, report_render, report_ruleset
+from ansible_collections.dockernet.packetflow.plugins.plugin_utils import (
+    report_model,
+    report_names,
+    report_render,
+    report_ruleset,
+)
 
 
 def page(dest, host):
@@ -278,3 +283,19 @@ def test_a_bridge_gateway_is_found_by_interface_when_names_differ():
                          dict(name="pf-x", bridge="br-8", gateway=None)])
     assert report_model.topology_with_gateways(topo, host)["networks"][0]["gateway"] == "172.30.0.1"
     assert report_model.topology_with_gateways(topo, {})["networks"][0]["gateway"] is None
+
+
+def test_events_lost_under_load_are_shown(tmp_path):
+    doc = load("fresh/results.json")
+    lost, clean = doc["scenarios"][0], doc["scenarios"][1]
+    lost["stats"] = dict(lost.get("stats") or {}, lost={"kernel_suppressed": 0, "kmsg_overrun": 9289,
+                                                         "monitor_overruns": 0, "capture_kernel_drops": 279})
+    clean["stats"] = dict(clean.get("stats") or {}, lost={"kernel_suppressed": 0, "kmsg_overrun": 0,
+                                                           "monitor_overruns": 0, "capture_kernel_drops": 0})
+    report_render.render(report_render.documents(results=[doc]), str(tmp_path))
+    tree = page(tmp_path, report_names.dir_name(doc["host"]))
+    shown = section(tree, lost["scenario"]).find("span", cls="lost")
+    assert shown is not None and "9289 kernel log records overwritten" in shown.text()
+    assert "279 packets dropped by tcpdump" in shown.text()
+    assert section(tree, clean["scenario"]).find("span", cls="lost") is None
+    assert "Lost under load: 0 kernel log records" in section(tree, clean["scenario"]).text()
