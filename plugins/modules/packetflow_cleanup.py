@@ -17,7 +17,8 @@ description:
   - Removes TRACE rules tagged C(packetflow:<run_id>) from iptables-legacy and iptables-nft, nftables
     tables named C(pf_<run_id>), the empty raw chains iptables-nft created for a run, containers and
     networks labelled C(dockernet.packetflow.run),
-    network namespaces C(pf-*) and host veths C(pfh*), tcpdump and trace monitor processes of a run,
+    network namespaces C(pf-*) and host veths C(pfh*), the processes a run started (found by the
+    C(PACKETFLOW_RUN=<run_id>) tag in their environment, not by name),
     and puts back the sysctls a run changed (from its state file under C(/run/packetflow)).
   - Leaves alone whatever belongs to a run still in progress (its lock under C(/run/packetflow) is
     held), and removes the lock files of dead runs.

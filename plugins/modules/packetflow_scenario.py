@@ -39,18 +39,20 @@ options:
     choices: [host_to_container, container_to_host, container_to_container, cross_network, published_port,
               external_to_published, container_to_external, host_network, none_network]
   name:
-    description: Name of the first container (the study's C(web1)). Must not exist yet.
+    description:
+      - Name of the first container (the study's C(web1)). Must not exist yet.
+      - Docker's name syntax, two or more of C([a-zA-Z0-9_.-]), not starting with C(_), C(.) or C(-).
     type: str
     default: web1
   second_name:
-    description: Name of the second container, in scenarios that need two. Must not exist yet.
+    description: Name of the second container, in scenarios that need two. Must not exist yet; same syntax as O(name).
     type: str
     default: web2
   port:
     description:
       - Host port published to the container's port 80 (the study's C(-p 8080:80)), or served on the
         host by the C(host_network) container. Must be free.
-      - C(0) picks a free port.
+      - C(0) picks a free port. From 0 to 65535.
     type: int
     default: 8080
   image:
@@ -77,7 +79,7 @@ options:
     type: bool
     default: true
   count:
-    description: Echo requests per ping.
+    description: Echo requests per ping, from 1 to 1000.
     type: int
     default: 1
   workdir:
@@ -85,7 +87,9 @@ options:
     type: path
     default: /tmp/packetflow
   run_id:
-    description: Run id to use (default C(pf-<date>-<random>)). Must start with C(pf-).
+    description:
+      - Run id to use (default C(pf-<date>-<random>)).
+      - C(pf-) then parts of letters and digits joined by C(-), the last at most 12 characters.
     type: str
 extends_documentation_fragment:
   - dockernet.packetflow.docker

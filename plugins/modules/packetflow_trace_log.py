@@ -23,7 +23,14 @@ description:
     reason in plain words (the first 1000; RV(counts.unparsed) counts them all). A line with a field
     that does not hold what its name says is unparsed, never half read. With O(flow), lines that
     cannot concern the flow are skipped unparsed and counted in RV(counts.filtered).
+  - "Reads the forms real logs carry: leading whitespace before the syslog prefix, xtables-monitor fields
+    printed glued (C(ID=43007SPORT=80)), nft packet lines with elided fields, C(icmpv6 type), ebtables
+    C(TRACE: eb:<table>:<chain>) lines as bridge hops; and checks every field against its type."
   - Warns when more than a tenth of the lines that look like trace lines cannot be read.
+  - A ruleset is detected among C(iptables-save), C(nft -j list ruleset), C(iptables -S),
+    C(iptables -L -n -v --line-numbers) and C(nft list ruleset) text. C(iptables -S) and C(-L) do not name
+    their table - paste the command line before each table's output (C(# iptables -t nat -S)), else a table
+    that rewrites is taken for nat and any other for filter.
   - Where no ruleset names a verdict, it is inferred from the trace alone where the trace proves it
     (the next rule of the chain traced, another chain or hook reached, Docker's fixed rules, a reply
     traced), and marked C(inferred) with the reason.
@@ -171,6 +178,15 @@ unparsed:
     - line: 1
       text: "2026-11-25T19:00:01.000000+00:00 vm kernel: [  1.000000] docker0: port 1 entered forwarding state"
       reason: not a TRACE line
+warnings:
+  description:
+    - Plain-words warnings about the reading of the trace, also given as module warnings.
+    - Today one kind, when more than 10% of the lines that look like trace lines of the detected format could
+      not be read (each is in RV(unparsed) with its reason), so packets and verdicts may be incomplete.
+  returned: success
+  type: list
+  elements: str
+  sample: ["12 of 40 trace lines (30%) could not be read and were left out (see unparsed, with the reason for each)"]
 counts:
   description: What was read and found.
   returned: success
@@ -281,13 +297,16 @@ def main():
             ruleset_path=dict(type="path"),
             ruleset_format=dict(type="str", default="auto", choices=["auto", "iptables-save", "nft-json"]),
             pcaps=dict(type="raw"),
-            flow=dict(type="dict", options=dict(
-                src=dict(type="str"),
-                dst=dict(type="str"),
-                proto=dict(type="str", choices=["tcp", "udp", "icmp", "TCP", "UDP", "ICMP"]),
-                sport=dict(type="int"),
-                dport=dict(type="int"),
-            )),
+            flow=dict(
+                type="dict",
+                options=dict(
+                    src=dict(type="str"),
+                    dst=dict(type="str"),
+                    proto=dict(type="str", choices=["tcp", "udp", "icmp", "TCP", "UDP", "ICMP"]),
+                    sport=dict(type="int"),
+                    dport=dict(type="int"),
+                ),
+            ),
             max_packets=dict(type="int", default=10000),
         ),
         supports_check_mode=True,
@@ -299,8 +318,9 @@ def main():
     if os.path.getsize(path) == 0:
         module.fail_json(msg="trace log %s is empty: nothing to analyse" % path)
     if looks_binary(path):
-        module.fail_json(msg="trace log %s is binary (NUL bytes in its first %d bytes), not a text trace log"
-                         % (path, BINARY_PROBE))
+        module.fail_json(
+            msg="trace log %s is binary (NUL bytes in its first %d bytes), not a text trace log" % (path, BINARY_PROBE)
+        )
     ruleset = read_ruleset(module)
     pcaps = read_pcaps(module)
     flow = module.params["flow"]
@@ -308,19 +328,29 @@ def main():
         flow = dict((key, value) for key, value in flow.items() if value is not None) or None
     try:
         with open(path, encoding="utf-8", errors="replace") as handle:
-            result = collect_journeys(bounded_lines(handle), module.params["format"], ruleset, pcaps, flow,
-                                      max_packets=module.params["max_packets"])
+            result = collect_journeys(
+                bounded_lines(handle),
+                module.params["format"],
+                ruleset,
+                pcaps,
+                flow,
+                max_packets=module.params["max_packets"],
+            )
     except (ValueError, PcapError) as exc:
         module.fail_json(msg="cannot analyse %s: %s" % (path, exc))
-    except (IOError, OSError) as exc:
+    except OSError as exc:
         module.fail_json(msg="cannot read %s: %s" % (path, exc))
     counts = result["counts"]
     if counts["events"] == 0 and flow is None:
-        module.fail_json(msg="no trace events in %s (%d lines, format %s): is it a TRACE log?"
-                         % (path, counts["lines"], result["format"]), **result)
+        module.fail_json(
+            msg="no trace events in %s (%d lines, format %s): is it a TRACE log?"
+            % (path, counts["lines"], result["format"]),
+            **result,
+        )
     if counts["packets"] > len(result["packets"]):
-        module.warn("%d packets found, only the first %d returned (max_packets)"
-                    % (counts["packets"], len(result["packets"])))
+        module.warn(
+            "%d packets found, only the first %d returned (max_packets)" % (counts["packets"], len(result["packets"]))
+        )
     for warning in result["warnings"]:
         module.warn(warning)
     if counts["unparsed"] > len(result["unparsed"]):

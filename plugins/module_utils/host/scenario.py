@@ -155,9 +155,8 @@ def lost_warning(lost):
     return (
         "events were lost under load, the trace is incomplete: %d kernel log messages suppressed by its rate "
         "limit, %d kernel log records overwritten before they were read, %d trace monitor buffer overruns "
-        "(ENOBUFS), %d packets dropped by tcpdump's kernel buffer" % (
-            lost["kernel_suppressed"], lost["kmsg_overrun"], lost["monitor_overruns"], lost["capture_kernel_drops"]
-        )
+        "(ENOBUFS), %d packets dropped by tcpdump's kernel buffer"
+        % (lost["kernel_suppressed"], lost["kmsg_overrun"], lost["monitor_overruns"], lost["capture_kernel_drops"])
     )
 
 
