@@ -238,7 +238,10 @@ def notes(scenario, host):
     missing = sorted({f.split(":", 1)[1] for f in flags if f.startswith("traced_not_captured:")})
     if missing:
         out.append("TRACE saw packets that tcpdump did not capture on: %s." % ", ".join(missing))
-    out += [str(w) for w in scenario.get("warnings_list") or []]
+    # A scenario's own warnings, and those packetflow_trace_log returns (many unreadable lines).
+    out += [
+        str(w) for w in (scenario.get("warnings_list") or []) + (scenario.get("warnings") or []) if str(w) not in out
+    ]
     stats = scenario.get("stats") or {}
     if stats.get("kernel_drops") or stats.get("lost_lines_suspected"):
         out.append(

@@ -299,3 +299,11 @@ def test_events_lost_under_load_are_shown(tmp_path):
     assert "279 packets dropped by tcpdump" in shown.text()
     assert section(tree, clean["scenario"]).find("span", cls="lost") is None
     assert "Lost under load: 0 kernel log records" in section(tree, clean["scenario"]).text()
+
+
+def test_trace_log_warnings_are_shown(tmp_path):
+    warning = "12 of 40 trace lines (30%) could not be read and were left out (see unparsed)"
+    trace = {"packets": load("fleet/deb12/results.json")["scenarios"][2]["packets"], "warnings": [warning]}
+    report_render.render(report_render.documents(results=[trace], default_host="web-07"), str(tmp_path))
+    notes = section(page(tmp_path, "web-07"), "trace_log").find("ul", cls="notes")
+    assert notes is not None and warning in notes.text()
