@@ -83,7 +83,7 @@ def fleet_docs(hosts):
 def best(runs, work):
     """Best (CPU seconds, wall seconds) of ``runs`` calls of ``work``; and its last result."""
     cpu, wall, result = [], [], None
-    for _ in range(runs):
+    for dummy in range(runs):
         start_cpu, start_wall = time.process_time(), time.perf_counter()
         result = work()
         cpu.append(time.process_time() - start_cpu)

@@ -53,7 +53,11 @@ def plain(value):
         items = [v if type(v) in _SCALARS else plain(v) for v in value]
         return value if kind is list and all(map(operator.is_, items, value)) else items
     if isinstance(value, dict):
-        return {k if type(k) is str else str(k): v if type(v) in _SCALARS else plain(v) for k, v in value.items()}
+        # An exact type test on purpose: Ansible's tagged str subclasses must become plain str.
+        return {
+            k if type(k) is str else str(k): v if type(v) in _SCALARS else plain(v)  # pylint: disable=unidiomatic-typecheck
+            for k, v in value.items()
+        }
     if isinstance(value, (list, tuple)):
         return [v if type(v) in _SCALARS else plain(v) for v in value]
     if isinstance(value, int):

@@ -21,10 +21,11 @@ def test_final_check_reports_modules_that_failed_in_any_way(tmp_path):
         loop_item("nope", refused),
         loop_item("host_network", {"msg": "MODULE FAILURE: the interpreter died", "rc": 137, "module_stdout": ""}),
         loop_item("none_network", {}),
-        loop_item("cross_network", {"scenario": "cross_network", "run_id": "pf-20260101-abc", "passed": False,
-                                     "error": None, "mismatch": MISMATCH}),
-        loop_item("host_to_container", {"scenario": "host_to_container", "run_id": "pf-20260101-def", "passed": True,
-                                         "error": None}),
+        loop_item("cross_network",
+                  {"scenario": "cross_network", "run_id": "pf-20260101-abc", "passed": False, "error": None,
+                   "mismatch": MISMATCH}),
+        loop_item("host_to_container",
+                  {"scenario": "host_to_container", "run_id": "pf-20260101-def", "passed": True, "error": None}),
     ]}
     tasks = [task for task in yaml.safe_load(ROLE_TASKS.read_text()) if task.get("name") in RESULT_TASKS]
     assert [task["name"] for task in tasks] == list(RESULT_TASKS)

@@ -34,7 +34,7 @@ def workdir(tmp_path_factory):
 def source_image():
     """The lab image built offline by the role under a name of its own: what the registries serve."""
     name = "pf-registry-src:latest"
-    proc = run_role({"lab_image_source": "local", "lab_image_name": name.split(":")[0]})
+    proc = run_role({"lab_image_source": "local", "lab_image_name": name.split(":", maxsplit=1)[0]})
     assert proc.returncode == 0, proc.stdout
     yield name
     docker("rmi", name)

@@ -5,8 +5,6 @@
 
 from __future__ import annotations
 
-import pytest
-
 from ansible_collections.dockernet.packetflow.plugins.module_utils.analysis import trace_nft
 from analysis_support import read_lines
 

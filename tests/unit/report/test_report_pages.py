@@ -288,10 +288,12 @@ def test_a_bridge_gateway_is_found_by_interface_when_names_differ():
 def test_events_lost_under_load_are_shown(tmp_path):
     doc = load("fresh/results.json")
     lost, clean = doc["scenarios"][0], doc["scenarios"][1]
-    lost["stats"] = dict(lost.get("stats") or {}, lost={"kernel_suppressed": 0, "kmsg_overrun": 9289,
-                                                         "monitor_overruns": 0, "capture_kernel_drops": 279})
-    clean["stats"] = dict(clean.get("stats") or {}, lost={"kernel_suppressed": 0, "kmsg_overrun": 0,
-                                                           "monitor_overruns": 0, "capture_kernel_drops": 0})
+    lost["stats"] = dict(lost.get("stats") or {},
+                         lost={"kernel_suppressed": 0, "kmsg_overrun": 9289, "monitor_overruns": 0,
+                               "capture_kernel_drops": 279})
+    clean["stats"] = dict(clean.get("stats") or {},
+                          lost={"kernel_suppressed": 0, "kmsg_overrun": 0, "monitor_overruns": 0,
+                                "capture_kernel_drops": 0})
     report_render.render(report_render.documents(results=[doc]), str(tmp_path))
     tree = page(tmp_path, report_names.dir_name(doc["host"]))
     shown = section(tree, lost["scenario"]).find("span", cls="lost")
