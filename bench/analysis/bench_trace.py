@@ -13,6 +13,8 @@ port, then measures in child processes, one per figure:
     the garbage collector paused, as collect_journeys pauses it)
   - flow-filtered scan (1% of lines concern the flow): seconds, peak RSS
   - grep -c of the flow's address on the same file: seconds
+  - the module path users run: packetflow_trace_log as Ansible runs it (its bounded line reader,
+    collect_journeys with max_packets 10000, the JSON result on stdout): seconds, peak RSS
 Times are CPU seconds of the measured work (the machine may be shared: CPU time is what
 other processes disturb least). Writes bench/results/analysis.json and prints a Markdown
 table with the ratios taken in this one run: parse/reference (speed), journeys/parse and
@@ -136,6 +138,26 @@ def run_child(mode, kind, path):
     return result
 
 
+def module_run(path, max_packets=10000):
+    """CPU seconds, peak RSS (MB) and packets returned of packetflow_trace_log on the file. Its JSON goes
+    to a file that a separate child counts: read here, it would swell this process, and the RSS of
+    every later child forked from it."""
+    args, out = path + ".args.json", path + ".out.json"
+    with open(args, "w") as handle:
+        json.dump({"ANSIBLE_MODULE_ARGS": {"path": path, "max_packets": max_packets}}, handle)
+    module = "ansible_collections.dockernet.packetflow.plugins.modules.packetflow_trace_log"
+    with open(out, "wb") as handle:
+        proc = subprocess.Popen([sys.executable, "-m", module, args], stdout=handle, env=os.environ.copy())
+        _pid, _status, usage = os.wait4(proc.pid, 0)
+    count = "import json, sys; r = json.load(open(sys.argv[1])); print(-1 if r.get('failed') else len(r['packets']))"
+    packets = int(subprocess.check_output([sys.executable, "-c", count, out]))
+    os.remove(args)
+    os.remove(out)
+    if packets < 0:
+        raise SystemExit("packetflow_trace_log failed on %s" % path)
+    return usage.ru_utime + usage.ru_stime, round(usage.ru_maxrss / 1024.0, 1), packets
+
+
 def grep_seconds(path, needle):
     """CPU seconds and count of grep -c on the file."""
     proc = subprocess.Popen(["grep", "-c", "-F", needle, path], stdout=subprocess.PIPE)
@@ -164,6 +186,7 @@ def main():
         full = run_child("full", kind, path)
         flow = run_child("flow", kind, path)
         grep_s, grep_count = grep_seconds(path, client_address(FLOW_CLIENT_INDEX) + " ")
+        module_s, module_mb, module_packets = module_run(path)
         rows.append({
             "format": kind, "lines": lines, "bytes": os.path.getsize(path),
             "reference_seconds": round(reference["seconds"], 3), "reference_events": reference["events"],
@@ -180,18 +203,20 @@ def main():
             "flow_peak_mb": flow["peak_mb"],
             "grep_seconds": round(grep_s, 3), "grep_count": grep_count,
             "flow_vs_grep": round(flow["seconds"] / grep_s, 1),
+            "module_seconds": round(module_s, 3), "module_peak_mb": module_mb, "module_packets": module_packets,
         })
         os.remove(path)
     with open(os.path.join(RESULTS, "analysis.json"), "w") as handle:
         json.dump({"python": sys.version.split()[0], "cpu_count": os.cpu_count(), "rows": rows}, handle, indent=2)
     print("| format | lines | reference lines/s | parse lines/s (peak MB) | parse speed / reference "
           "| journeys lines/s (peak MB) | journeys time / parse | flow scan s (peak MB) | grep -c s "
-          "| flow/grep |")
-    print("|---|---|---|---|---|---|---|---|---|---|")
+          "| flow/grep | module s (peak MB, packets) |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|")
     for row in rows:
         print("| %(format)s | %(lines)d | %(reference_lines_per_second)d | %(parse_lines_per_second)d (%(parse_peak_mb)s) "
               "| %(parse_vs_reference)sx | %(full_lines_per_second)d (%(full_peak_mb)s) | %(full_vs_parse)sx "
-              "| %(flow_seconds)s (%(flow_peak_mb)s) | %(grep_seconds)s | %(flow_vs_grep)sx |" % row)
+              "| %(flow_seconds)s (%(flow_peak_mb)s) | %(grep_seconds)s | %(flow_vs_grep)sx "
+              "| %(module_seconds)s (%(module_peak_mb)s, %(module_packets)d) |" % row)
 
 
 if __name__ == "__main__":

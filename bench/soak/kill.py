@@ -1,9 +1,12 @@
-#!/usr/bin/env python3
+# Copyright (c) 2026, dockernet.packetflow contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
 """Soak: SIGKILL the scenario module at random moments PF_KILLS times (default 50), the procedure of
 test_sigkill_at_random_moments_the_reaper_restores_the_host; print how many runs the reaper restored cleanly.
 
-Run as root from the repository with the test environment (PYTHONPATH at the venv's collections). Takes
-/tmp/pf-engine.lock itself unless PF_ENGINE_LOCKED=1.
+Run as root from the repository with the test environment (PYTHONPATH at the venv's collections):
+    PYTHONPATH=.venv/collections .venv/bin/python bench/soak/kill.py
+Takes /tmp/pf-engine.lock itself unless PF_ENGINE_LOCKED=1.
 """
 
 import fcntl
