@@ -1,6 +1,6 @@
 # dockernet.packetflow: the two commands of the README, and the pieces they use.
 #   make demo   set up this machine as controller and run the main job on localhost
-#   make test   run the whole test suite (lint, sanity, unit, ee, molecule, integration, fleet)
+#   make test   run the whole test suite (lint, sanity, unit, ee, molecule, systemd, integration, fleet)
 SHELL := /bin/bash
 .SHELLFLAGS := -eu -o pipefail -c
 .DEFAULT_GOAL := help
@@ -16,13 +16,16 @@ PYTEST_ARGS ?=
 
 # Controller packages; the roles install what the targets need.
 CONTROLLER_APT := python3 python3-venv python3-pip make git rsync sudo
+# What the tests need beyond what the roles install: debootstrap for the test hosts' images,
+# Debian's registry, htpasswd and openssl for the registry tests.
+TEST_APT := debootstrap docker-registry apache2-utils openssl
 
 export PATH := $(BIN):$(PATH)
 export ANSIBLE_COLLECTIONS_PATH := $(COLLECTIONS)
 export PYTHONPATH := $(COLLECTIONS)
 export ANSIBLE_FORCE_COLOR := 0
 
-.PHONY: help demo test controller-deps browser-deps venv venv-test collection lint sanity unit ee integration molecule molecule-systemd molecule-fleet bench clean
+.PHONY: help demo test controller-deps test-deps browser-deps venv venv-test collection lint sanity unit ee integration molecule molecule-systemd molecule-fleet bench clean
 
 help:
 	@echo "make demo   prepare localhost, trace every scenario and write reports/index.html"
@@ -32,7 +35,7 @@ demo: controller-deps collection
 	$(BIN)/ansible-playbook -i $(INVENTORY) $(PLAYBOOK)
 	@echo "Report: $(CURDIR)/reports/index.html"
 
-test: controller-deps venv-test collection lint sanity unit ee molecule molecule-systemd integration molecule-fleet
+test: controller-deps test-deps venv-test collection lint sanity unit ee molecule molecule-systemd integration molecule-fleet
 
 # Install those of the Debian packages given that are missing.
 apt_ensure = missing=$$(for p in $(1); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q 'ok installed' || echo $$p; done); \
@@ -92,6 +95,12 @@ integration: venv-test collection browser-deps
 	tests/integration/scenarios/switch_backend.sh legacy
 	rc=0; $(BIN)/python -m pytest tests/integration/scenarios $(PYTEST_ARGS) || rc=$$?; \
 	  tests/integration/scenarios/switch_backend.sh nft; exit $$rc
+
+# docker-registry's postinst starts a registry on :5000 where no policy-rc.d holds services back:
+# the tests start their own, and nothing else may stay listening.
+test-deps:
+	@$(call apt_ensure,$(TEST_APT))
+	@if [ -x /etc/init.d/docker-registry ]; then /etc/init.d/docker-registry stop >/dev/null 2>&1 || true; fi
 
 browser-deps:
 	@$(call apt_ensure,chromium fonts-dejavu-core)
