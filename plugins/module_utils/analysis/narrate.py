@@ -347,3 +347,36 @@ def unknown_fate_reason(flags):
         "the trace does not say what the last rule or policy did (no ruleset names it), "
         "and nothing later in the trace proves the packet went on"
     )
+
+
+def answered_although_dropped(item):
+    """A traffic item that got its answer while one of its packets was traced as dropped."""
+    return "%s -> %s got an answer although a packet was traced as dropped" % (item["from"], item["to"])
+
+
+def answered_untraced(item, traced):
+    """A traffic item answered whose trace does not show the delivery."""
+    why = (
+        "its trace ends before a final hook (no rules registered there)"
+        if traced
+        else ("nothing of it was traced on this host")
+    )
+    return "%s -> %s was answered; %s" % (item["from"], item["to"], why)
+
+
+def mismatch_lines(expected, observed, differences):
+    """Expected and observed side by side, one line each, for what differs."""
+    lines = []
+    if differences["fate"]:
+        lines += ["- expected fate: %s" % expected["fate"], "+ observed fate: %s" % observed["fate"]]
+    if differences["at"]:
+        lines += ["- expected decided at: %s" % expected["at"], "+ observed decided at: %s" % observed["at"]]
+    if differences["missing"]:
+        lines += [
+            "- expected path (in order): %s" % " -> ".join(expected["via"]),
+            "+ observed path: %s" % (" -> ".join(observed["path"]) or "(nothing traced)"),
+            "  missing: %s" % ", ".join(differences["missing"]),
+        ]
+    if differences["forbidden"]:
+        lines.append("+ observed chains that should not be crossed: %s" % ", ".join(differences["forbidden"]))
+    return lines

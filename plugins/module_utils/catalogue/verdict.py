@@ -5,6 +5,8 @@
 
 from __future__ import annotations
 
+from ansible_collections.dockernet.packetflow.plugins.module_utils.analysis import narrate
+
 
 def subsequence(wanted, path):
     """Entries of wanted missing from path when read in order."""
@@ -44,22 +46,13 @@ def _item_fate(item, mine, notes):
     """(fate, fate_at) of one traffic item from its request packets; notes what the trace cannot show."""
     dropped = [p for p in mine if p.get("fate") == "dropped"]
     if dropped and item["ok"]:
-        notes.append("%s -> %s got an answer although a packet was traced as dropped" % (item["from"], item["to"]))
+        notes.append(narrate.answered_although_dropped(item))
     if any(p.get("fate") == "delivered" for p in mine):
         return "delivered", None
     if dropped:
         return "dropped", dropped[0].get("fate_at")
     if item["ok"]:
-        notes.append(
-            "%s -> %s was answered; %s"
-            % (
-                item["from"],
-                item["to"],
-                "its trace ends before a final hook (no rules registered there)"
-                if mine
-                else "nothing of it was traced on this host",
-            )
-        )
+        notes.append(narrate.answered_untraced(item, traced=bool(mine)))
         return "delivered", None
     return "unknown", None
 
@@ -91,21 +84,13 @@ def observe(traffic, packets):
 
 def compare(expected, observed):
     """(passed, diff text)."""
-    lines = []
-    if expected["fate"] != observed["fate"]:
-        lines.append("- expected fate: %s" % expected["fate"])
-        lines.append("+ observed fate: %s" % observed["fate"])
-    if expected.get("at") and not (observed["at"] or "").startswith(expected["at"]):
-        lines.append("- expected decided at: %s" % expected["at"])
-        lines.append("+ observed decided at: %s" % observed["at"])
-    missing = subsequence(expected.get("via") or [], observed["path"])
-    if missing:
-        lines.append("- expected path (in order): %s" % " -> ".join(expected["via"]))
-        lines.append("+ observed path: %s" % (" -> ".join(observed["path"]) or "(nothing traced)"))
-        lines.append("  missing: %s" % ", ".join(missing))
-    forbidden = [f for f in expected.get("forbid") or [] if f in observed["path"]]
-    if forbidden:
-        lines.append("+ observed chains that should not be crossed: %s" % ", ".join(forbidden))
+    differences = {
+        "fate": expected["fate"] != observed["fate"],
+        "at": bool(expected.get("at")) and not (observed["at"] or "").startswith(expected["at"]),
+        "missing": subsequence(expected.get("via") or [], observed["path"]),
+        "forbidden": [f for f in expected.get("forbid") or [] if f in observed["path"]],
+    }
+    lines = narrate.mismatch_lines(expected, observed, differences)
     return not lines, "\n".join(lines)
 
 

@@ -98,6 +98,12 @@ def test_compare_gives_a_readable_diff():
     assert not passed
     assert "- expected fate: dropped" in diff and "+ observed fate: delivered" in diff
     assert "missing: nat:X" in diff and "should not be crossed: raw:PREROUTING" in diff
+    assert diff.splitlines() == [
+        "- expected fate: dropped", "+ observed fate: delivered",
+        "- expected decided at: filter:DOCKER-ISOLATION-STAGE-2", "+ observed decided at: None",
+        "- expected path (in order): filter:FORWARD -> nat:X", "+ observed path: raw:PREROUTING -> filter:FORWARD",
+        "  missing: nat:X", "+ observed chains that should not be crossed: raw:PREROUTING"]
+    assert verdict.compare(dict(expected, fate="delivered", at=None, via=[], forbid=[]), observed) == (True, "")
 
 
 def test_untraced_but_answered_counts_as_delivered_with_a_note():
