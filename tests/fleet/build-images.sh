@@ -70,6 +70,9 @@ build() {
   # reads /dev/kmsg, where every reader sees every line.
   sed -i 's/load="imklog"/load="imkmsg"/' "$root/etc/rsyslog.conf"
   grep -q 'load="imkmsg"' "$root/etc/rsyslog.conf"
+  # The package mirror reachable here serves a snapshot: sid's Release file carries a
+  # Valid-Until that passes while the image is kept, and apt would then refuse every update.
+  echo 'Acquire::Check-Valid-Until "false";' >"$root/etc/apt/apt.conf.d/90packetflow-snapshot"
   chroot "$root" apt-get clean
   rm -rf "$root"/var/log/*.log "$root"/tmp/* "$root"/var/tmp/*
   : >"$root/etc/machine-id"

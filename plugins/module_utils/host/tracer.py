@@ -26,6 +26,7 @@ from ansible_collections.dockernet.packetflow.plugins.module_utils.host.ownershi
 CHAINS = ("PREROUTING", "OUTPUT")
 TRACE_FORMAT = {"legacy": "legacy", "nft": "xtables-monitor", "nftables": "nft-monitor"}
 _SRC_DST = re.compile(r" SRC=(\S+) DST=(\S+) ")
+_PORTS = re.compile(r" SPT=(\d+) DPT=(\d+)")
 # The kernel log's own suppression: net_ratelimit / printk_ratelimited summaries and console drops.
 _SUPPRESSED = re.compile(
     r"(\d+) (?:callbacks|messages|output lines)\b[^\n]*suppressed|\*\* (\d+) printk messages dropped"
@@ -88,6 +89,18 @@ def flow_addresses(legs):
     return addresses
 
 
+def flow_ports(legs):
+    """Ports the TCP and UDP legs name, or None when one names none (then any port is ours)."""
+    ports: set = set()
+    for leg in legs:
+        if leg.get("proto") in ("tcp", "udp"):
+            named = {str(leg[key]) for key in ("sport", "dport") if leg.get(key)}
+            if not named:
+                return None
+            ports |= named
+    return ports
+
+
 def wait_for_socket(pid, timeout):
     """Wait until process pid holds a socket (its netlink listener); raise on exit or timeout."""
     deadline = time.time() + timeout
@@ -118,6 +131,7 @@ class Tracer:
         self.tag = names.tag
         self.legs = directions(legs)
         self.addresses = flow_addresses(self.legs)
+        self.ports = flow_ports(self.legs)
         self.prefix = netns_prefix(pid)
         self.timeout = timeout
         self.log_path = os.path.join(workdir, "trace.log")
@@ -318,7 +332,11 @@ class Tracer:
         if self.addresses is None:
             return True
         match = _SRC_DST.search(line)
-        return match is not None and (match.group(1) in self.addresses or match.group(2) in self.addresses)
+        if match is None or not (match.group(1) in self.addresses or match.group(2) in self.addresses):
+            return False
+        # Loopback flows of two hosts on one kernel share their addresses: their ports tell them apart.
+        ports = _PORTS.search(line) if self.ports else None
+        return ports is None or ports.group(1) in self.ports or ports.group(2) in self.ports
 
     def stop(self):
         """Stop the monitor or close /dev/kmsg; safe to call twice."""

@@ -1,5 +1,7 @@
 """Tracer arm and disarm: the exact commands on each back end, and disarm undoing arm in reverse."""
 
+import os
+
 from host_fakes import FakeRunner
 
 from ansible_collections.dockernet.packetflow.plugins.module_utils.host.tracer import Tracer
@@ -102,3 +104,28 @@ def test_plan_is_the_arm_commands(tmp_path):
     tracer, dummy = armed("legacy", runner, tmp_path)
     assert Tracer("legacy", RUN, LEGS, str(tmp_path), runner=FakeRunner()).plan() == [
         " ".join(argv) for argv in runner.calls]
+
+
+def recorded_line(port):
+    """A real legacy TRACE line (tests/unit/fixtures/traces/legacy-published_port.kmsg), its port changed."""
+    path = os.path.join(os.path.dirname(__file__), "..", "fixtures", "traces", "legacy-published_port.kmsg")
+    line = next(text for text in open(path, encoding="utf-8") if "PROTO=TCP" in text and "DPT=18080" in text)
+    return line.rstrip("\n").replace("DPT=18080", "DPT=%d" % port)
+
+
+def test_kernel_lines_of_another_host_on_the_same_addresses_are_told_apart_by_port(tmp_path):
+    # Two Docker hosts on one kernel both trace 192.0.2.2 -> 192.0.2.2: only this run's port is ours.
+    legs = [{"src": "192.0.2.2", "dst": "192.0.2.2", "proto": "tcp", "dport": 18080}]
+    tracer = Tracer("legacy", RUN, legs, str(tmp_path), runner=FakeRunner())
+    assert tracer._ours(recorded_line(18080))
+    assert not tracer._ours(recorded_line(18081))
+    # The reply carries the port as its source.
+    assert tracer._ours(recorded_line(40000).replace("SPT=38504", "SPT=18080"))
+
+
+def test_a_leg_without_ports_keeps_every_port(tmp_path):
+    legs = [{"src": "192.0.2.2", "dst": "192.0.2.2", "proto": "tcp"}]
+    tracer = Tracer("legacy", RUN, legs, str(tmp_path), runner=FakeRunner())
+    assert tracer._ours(recorded_line(18081))
+    assert not Tracer("legacy", RUN, [dict(legs[0], src="10.0.0.1", dst="10.0.0.2")], str(tmp_path),
+                      runner=FakeRunner())._ours(recorded_line(18081))
