@@ -44,19 +44,7 @@ else
   wait_for 60 dockerd_gone || { echo "dockerd did not stop within 60s" >&2; exit 1; }
 fi
 
-if [ "$from" = nft ]; then
-  for table in raw mangle nat filter security; do
-    nft delete table ip "$table" 2>/dev/null || true
-  done
-else
-  for table in raw mangle nat filter security; do
-    iptables-legacy -t "$table" -F 2>/dev/null || continue
-    iptables-legacy -t "$table" -X
-    for chain in $(iptables-legacy -t "$table" -S | awk '$1 == "-P" {print $2}'); do
-      iptables-legacy -t "$table" -P "$chain" ACCEPT
-    done
-  done
-fi
+"$(dirname "$0")/flush_backend.sh" "$from"
 
 update-alternatives --set iptables "/usr/sbin/iptables-$to" >/dev/null
 update-alternatives --set ip6tables "/usr/sbin/ip6tables-$to" >/dev/null
