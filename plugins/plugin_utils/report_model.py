@@ -12,17 +12,14 @@ from __future__ import annotations
 import functools
 import hashlib
 import operator
-import re
 from collections import Counter
 
 from ansible_collections.dockernet.packetflow.plugins.module_utils.analysis import narrate
-from ansible_collections.dockernet.packetflow.plugins.module_utils.analysis.vocabulary import HOOKS, NAT_TARGETS, TABLES
+from ansible_collections.dockernet.packetflow.plugins.module_utils.analysis.drift import deciding_rules, nat_target
+from ansible_collections.dockernet.packetflow.plugins.module_utils.analysis.vocabulary import HOOKS
 from ansible_collections.dockernet.packetflow.plugins.plugin_utils import report_svg
 from ansible_collections.dockernet.packetflow.plugins.plugin_utils.report_names import dir_name
 from ansible_collections.dockernet.packetflow.plugins.plugin_utils.report_ruleset import ruleset_view
-
-_NAT_IN_TEXT = re.compile(r"(?:-j |^|\s)(%s)\b" % "|".join(NAT_TARGETS), re.I)
-
 
 def anchor(scenario_name):
     """The page anchor of a scenario."""
@@ -99,38 +96,6 @@ def stages(hops):
             groups.append({"step": len(groups) + 1, "hook": hook, "table": table, "hops": [hop], "nat": None})
         groups[-1]["nat"] = groups[-1]["nat"] or nat_target(hop)
     return groups
-
-
-def nat_target(hop):
-    """The NAT target (DNAT, SNAT, MASQUERADE...) when the hop's rule rewrites addresses, else None."""
-    verdict = str(hop.get("verdict") or "").upper()
-    if verdict in NAT_TARGETS:
-        return verdict
-    return _nat_in_text(str(hop.get("rule_text") or "")) if hop.get("type") == "rule" else None
-
-
-@functools.lru_cache(maxsize=4096)
-def _nat_in_text(rule_text):
-    """The NAT target a rule's text names, upper-cased, else None (the same rules recur in every packet)."""
-    match = _NAT_IN_TEXT.search(rule_text)
-    return match.group(1).upper() if match else None
-
-
-def deciding_rules(hops):
-    """``table:chain:verdict`` of the rules that steered a packet (jumps, accepts, drops, NAT).
-
-    Policies, returns, TRACE or LOG rules (CONTINUE) and tables that are not iptables' own (a
-    tracer's table) are left out, and NAT rules count by their target, so that hosts traced
-    by different back ends compare equal.
-    """
-    out = []
-    for hop in hops:
-        if hop.get("type") != "rule" or hop.get("table") not in TABLES:
-            continue
-        verdict = nat_target(hop) or str(hop.get("verdict") or "").upper()
-        if verdict not in ("", "CONTINUE", "RETURN"):
-            out.append("%s:%s:%s" % (hop.get("table"), hop.get("chain"), verdict))
-    return out
 
 
 def fingerprint(packet):
