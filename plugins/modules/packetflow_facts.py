@@ -53,7 +53,8 @@ ansible_facts:
   contains:
     packetflow:
       description: >-
-        name, kernel, docker_version, backend (legacy, nft, nftables or null), iptables_default,
+        name, kernel, docker_version, backend (legacy, nft, nftables or null: where Docker's rules are),
+        firewall_backend_reported (what docker info names, Docker 28.1+, else null), iptables_default,
         userland_proxy, br_netfilter, bridge_nf_call_iptables, nf_log_ipv4, nf_log_all_netns,
         primary_address, bridges (name, bridge, subnet, gateway), rsyslog_kern_file, warnings.
       returned: always

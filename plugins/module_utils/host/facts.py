@@ -35,6 +35,22 @@ def docker_backend():
     return None
 
 
+def reported_backend(info):
+    """The firewall back end ``docker info`` names (FirewallBackend.Driver, Docker 28.1+), or None."""
+    return ((info or {}).get("FirewallBackend") or {}).get("Driver")
+
+
+def reported_mismatch(reported, backend):
+    """A warning when ``docker info`` names another back end than the one holding Docker's rules."""
+    if not reported or backend is None or (reported == "nftables") == (backend == "nftables"):
+        return None
+    return (
+        "docker info reports firewall backend %s but Docker's rules are in %s (Docker 28 with "
+        "DOCKER_FIREWALL_BACKEND=nftables says nftables and keeps its bridge rules in iptables): "
+        "packetflow traces where the rules are, %s." % (reported, backend, backend)
+    )
+
+
 def userland_proxy():
     """True unless dockerd runs with the userland proxy disabled."""
     pid = read("/var/run/docker.pid")
@@ -157,6 +173,7 @@ def docker_bridges(client):
 def gather(client):
     """Everything packetflow_facts reports; client is a docker.DockerClient."""
     backend = docker_backend()
+    reported = reported_backend(client.info())
     default = iptables_default()
     bridge_call = read("/proc/sys/net/bridge/bridge-nf-call-iptables")
     facts = {
@@ -164,6 +181,7 @@ def gather(client):
         "kernel": os.uname()[2],
         "docker_version": client.version().get("Version"),
         "backend": backend,
+        "firewall_backend_reported": reported,
         "iptables_default": default,
         "userland_proxy": userland_proxy(),
         "br_netfilter": bridge_call == "1",
@@ -182,4 +200,7 @@ def gather(client):
             "The host's iptables command uses %s but Docker's rules are in %s: `iptables -L` "
             "shows the wrong tables; packetflow traces with iptables-%s." % (default, backend, backend)
         )
+    mismatch = reported_mismatch(reported, backend)
+    if mismatch:
+        facts["warnings"].append(mismatch)
     return facts
