@@ -1,7 +1,7 @@
 # Copyright (c) 2026, dockernet.packetflow contributors
 # GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
-"""The fleet index's matrix: hosts x scenarios, each cell's path compared with the majority's.
+"""The fleet index's matrices: hosts x scenarios and hosts x flows, each cell's path compared with the majority's.
 
 Pure functions on plain data, like report_model. Each scenario's fingerprint is made once,
 and each host's scenarios are looked up by name once, so the matrix grows with its cells.
@@ -11,7 +11,8 @@ from __future__ import annotations
 
 from collections import Counter
 
-from ansible_collections.dockernet.packetflow.plugins.module_utils.analysis import narrate
+from ansible_collections.dockernet.packetflow.plugins.module_utils.analysis import drift, narrate
+from ansible_collections.dockernet.packetflow.plugins.plugin_utils import report_flows
 from ansible_collections.dockernet.packetflow.plugins.plugin_utils.report_model import (
     anchor,
     host_facts,
@@ -94,4 +95,71 @@ def _cell(name, scenario, fingerprint, majority, split):
         split=split and bool(packets),
         anchor=anchor(name),
         error=scenario.get("error"),
+    )
+
+
+def flow_matrix(docs):
+    """The hosts x flows matrix: each cell's outcome against its expectation, and path drift.
+
+    A flow drifts where a host's signature (fate and the first request's deciding rules,
+    analysis/drift.py) differs from the one most hosts share; ``drifts`` says, per such flow,
+    which hosts differ and at which chain.
+    """
+    names: list = []
+    per_host = []
+    for doc in docs:
+        mine: dict = {}
+        for flow in doc.get("flows") or []:
+            mine.setdefault(report_flows.name(flow), flow)
+        per_host.append(mine)
+        names += [n for n in mine if n not in names]
+    drifts, drifting = [], {}
+    for flow_name in names:
+        signatures = {
+            doc["host"]: drift.signature(m[flow_name]) for doc, m in zip(docs, per_host, strict=True) if flow_name in m
+        }
+        differing, majority, split = drift.against_majority(signatures)
+        if differing:
+            hosts = [
+                dict(
+                    host=host,
+                    text=drift.change_text(host, majority, signatures[host], where, ("on most hosts", "here")),
+                )
+                for host, where in differing.items()
+            ]
+            drifts.append(dict(flow=flow_name, anchor=report_flows.anchor(flow_name), split=split, hosts=hosts))
+            drifting[flow_name] = {h["host"]: h["text"] for h in hosts}
+    rows, totals = [], Counter()
+    for doc, mine in zip(docs, per_host, strict=True):
+        cells: list[dict | None] = []
+        for flow_name in names:
+            flow = mine.get(flow_name)
+            if flow is None:
+                cells.append(None)
+                continue
+            cell = _flow_cell(flow_name, flow, drifting.get(flow_name, {}).get(doc["host"]))
+            totals[cell["status"]] += 1
+            cells.append(cell)
+        rows.append(dict(doc=doc, facts=host_facts(doc), cells=cells))
+    return dict(
+        names=names,
+        rows=rows,
+        drifts=drifts,
+        totals=dict(total=sum(totals.values()), **{k: totals.get(k, 0) for k in report_flows.OUTCOMES}),
+        drift=sum(len(d["hosts"]) for d in drifts),
+    )
+
+
+def _flow_cell(flow_name, flow, drift_text):
+    """One cell of the flows matrix: a host's verdict for one flow, against what was expected."""
+    observed, expected = flow.get("observed") or {}, flow.get("expected") or {}
+    signature = drift.signature(flow)
+    return dict(
+        status=report_flows.outcome(flow),
+        verdict=observed.get("verdict") or "unknown",
+        expected=expected.get("verdict"),
+        at=observed.get("at") or (signature or {}).get("at"),
+        drift=drift_text,
+        anchor=report_flows.anchor(flow_name),
+        error=flow.get("error"),
     )

@@ -12,6 +12,8 @@ from __future__ import annotations
 
 from markupsafe import Markup
 
+from ansible_collections.dockernet.packetflow.plugins.plugin_utils import report_flows
+
 _BADGE = Markup('<span class="badge %s">%s</span>')
 _FATE = Markup('<span class="fate %s">%s</span>')
 
@@ -19,6 +21,11 @@ _FATE = Markup('<span class="fate %s">%s</span>')
 def badge(state):
     """A scenario's badge: pass, fail, error or partial."""
     return _BADGE % (state, state)
+
+
+def flow_badge(state):
+    """A flow's badge: pass, mismatch, no expectation or error (report_flows.outcome)."""
+    return _BADGE % (state, report_flows.LABELS.get(state, state))
 
 
 def fate(value):

@@ -21,6 +21,7 @@ from ansible_collections.dockernet.packetflow.plugins.plugin_utils import report
 from ansible_collections.dockernet.packetflow.plugins.plugin_utils.report_names import dir_name
 from ansible_collections.dockernet.packetflow.plugins.plugin_utils.report_ruleset import ruleset_view
 
+
 def anchor(scenario_name):
     """The page anchor of a scenario."""
     return "scenario-" + dir_name(scenario_name or "unnamed")

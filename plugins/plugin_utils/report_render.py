@@ -18,7 +18,13 @@ from urllib.parse import quote
 from jinja2 import ChainableUndefined, Environment, FileSystemLoader
 
 from ansible_collections.dockernet.packetflow.plugins.module_utils.analysis.journeys import collector_paused
-from ansible_collections.dockernet.packetflow.plugins.plugin_utils import report_fleet, report_markup, report_model
+from ansible_collections.dockernet.packetflow.plugins.plugin_utils import (
+    report_fleet,
+    report_flows,
+    report_junit,
+    report_markup,
+    report_model,
+)
 from ansible_collections.dockernet.packetflow.plugins.plugin_utils.report_names import dir_name
 
 TEMPLATES = os.path.join(os.path.dirname(os.path.abspath(__file__)), "report_templates")
@@ -36,6 +42,7 @@ def environment():
     )
     env.globals.update(
         badge=report_markup.badge,
+        flow_badge=report_markup.flow_badge,
         fate=report_markup.fate,
         capture_rows=report_markup.capture_rows,
         packet_rows=report_markup.packet_rows,
@@ -78,13 +85,16 @@ def documents(src=(), results=(), default_host="localhost"):
 
     def add(doc, base):
         host = str(doc.get("host") or default_host)
-        entry = docs.setdefault(host, dict(host=host, generated=None, facts={}, scenarios=[], base=base))
+        entry = docs.setdefault(host, dict(host=host, generated=None, facts={}, scenarios=[], flows=[], base=base))
         entry["generated"] = doc.get("generated") or entry["generated"]
         entry["facts"] = dict(entry["facts"], **(doc.get("facts") or {}))
         entry["base"] = entry["base"] or base
         for scenario in doc.get("scenarios") or []:
             entry["scenarios"] = [s for s in entry["scenarios"] if s.get("scenario") != scenario.get("scenario")]
             entry["scenarios"].append(scenario)
+        for flow in doc.get("flows") or []:
+            entry["flows"] = [f for f in entry["flows"] if report_flows.name(f) != report_flows.name(flow)]
+            entry["flows"].append(flow)
 
     def add_item(item):
         if isinstance(item, list):
@@ -94,8 +104,10 @@ def documents(src=(), results=(), default_host="localhost"):
             raise ValueError("a result must be a dict, got %s" % type(item).__name__)
         elif isinstance(item.get("results"), list) and "scenario" not in item and "scenarios" not in item:
             add_item(item["results"])
-        elif "scenarios" in item:
+        elif "scenarios" in item or "flows" in item:
             add(item, None)
+        elif "flow" in item and "scenario" not in item:
+            add(dict(host=default_host, flows=[item]), None)
         else:
             add(dict(host=default_host, scenarios=[scenario_from(item)]), None)
 
@@ -190,7 +202,7 @@ def artifact(path, roots, fetched, host_dir, subdir, check):
     return dict(path=path, href=href), changed
 
 
-def artifacts(scenario, base, host_dir, check):
+def artifacts(scenario, base, host_dir, check, name=None):
     """Links to a scenario's pcaps, trace log and ruleset file.
 
     Paths are looked up under the folder of results.json and the host's report folder only:
@@ -198,7 +210,7 @@ def artifacts(scenario, base, host_dir, check):
     <run_id>/ followed by the file name). Copies are 0600: pcaps can hold payloads.
     """
     arts = scenario.get("artifacts") or {}
-    subdir = dir_name(scenario.get("scenario"), "unnamed")
+    subdir = dir_name(name or scenario.get("scenario"), "unnamed")
     run = dir_name(scenario.get("run_id"), "run")
     fetched = [(subdir,), (run, subdir), (run,)]
     roots = [base or host_dir, host_dir]
@@ -221,14 +233,21 @@ def host_page(env, doc, host_dir, limit, fleet_href, check=False):
         arts, moved = artifacts(scenario, doc.get("base"), host_dir, check)
         changed |= moved
         views.append(report_model.scenario_view(scenario, facts, limit, arts))
+    flows = []
+    for flow in doc.get("flows") or []:
+        arts, moved = artifacts(flow, doc.get("base"), host_dir, check, report_flows.name(flow))
+        changed |= moved
+        flows.append(report_flows.flow_view(flow, facts, limit, arts))
     html = env.get_template("host.html.j2").render(
         facts=facts,
         generated=doc.get("generated"),
         views=views,
         summary=report_model.summary(views),
+        flows=flows,
+        flow_summary=report_flows.summary(flows),
         fleet_href=fleet_href,
     )
-    return html, views, changed
+    return html, views, flows, changed
 
 
 def render(docs, dest, limit=500, fleet_index=True, check=False):
@@ -253,16 +272,22 @@ def _render(docs, dest, limit, fleet_index, check):
             raise ValueError("refusing to write outside %s for host %r" % (dest, doc["host"]))
         if not check:
             os.makedirs(host_dir, mode=0o755, exist_ok=True)
-        html, views, moved = host_page(env, doc, host_dir, limit, "../index.html" if fleet_index else None, check)
+        html, views, flows, moved = host_page(
+            env, doc, host_dir, limit, "../index.html" if fleet_index else None, check
+        )
         page = os.path.join(host_dir, "index.html")
         changed |= moved | write(page, html.encode("utf-8"), PAGE_MODE, check)
         pages.append(page)
-        hosts.append(dict(host=doc["host"], page=page, **report_model.summary(views)))
+        hosts.append(
+            dict(host=doc["host"], page=page, flows=report_flows.summary(flows), **report_model.summary(views))
+        )
+    junit = os.path.join(dest, "junit.xml")
+    changed |= write(junit, report_junit.junit_xml(docs), PAGE_MODE, check)
     if fleet_index:
-        fleet = report_fleet.fleet(docs)
-        for row in fleet["rows"]:
+        fleet, flows = report_fleet.fleet(docs), report_fleet.flow_matrix(docs)
+        for row in fleet["rows"] + flows["rows"]:
             row["href"] = quote(dir_name(row["doc"]["host"])) + "/index.html"
-        html = env.get_template("fleet.html.j2").render(fleet=fleet)
+        html = env.get_template("fleet.html.j2").render(fleet=fleet, flows=flows)
         index = os.path.join(dest, "index.html")
         changed |= write(index, html.encode("utf-8"), PAGE_MODE, check)
         return dict(
@@ -271,7 +296,21 @@ def _render(docs, dest, limit, fleet_index, check):
             pages=pages,
             index=index,
             hosts=hosts,
+            junit=junit,
             totals=fleet["totals"],
             drift=fleet["drift"],
+            flow_totals=flows["totals"],
+            flow_drift=flows["drifts"],
         )
-    return dict(changed=changed, dest=dest, pages=pages, index=None, hosts=hosts, totals=None, drift=None)
+    return dict(
+        changed=changed,
+        dest=dest,
+        pages=pages,
+        index=None,
+        junit=junit,
+        hosts=hosts,
+        totals=None,
+        drift=None,
+        flow_totals=None,
+        flow_drift=None,
+    )

@@ -63,28 +63,29 @@ def signature(result):
     """``{fate, at, path}`` of a scenario or flow result; None when it has neither packets nor an outcome.
 
     The path is the first request's deciding rules; a flow without packets falls back to its
-    observed chains. ``at`` is ``table:chain`` where the fate was decided, when known.
+    observed chains. ``at`` is ``table:chain`` where the fate was decided, when known: the
+    result's observed ``at``, else the first request's ``fate_at``.
     """
     observed = result.get("observed") or {}
     request = _first_request(result.get("packets"))
     if request is None and not observed.get("fate") and not observed.get("path"):
         return None
     fate = observed.get("fate") or (request or {}).get("fate") or "unknown"
-    if request is not None:
-        path = deciding_rules(request.get("hops") or [])
-        decided = request.get("fate_at") or {}
-        at = "%s:%s" % (decided["table"], decided["chain"]) if decided.get("chain") else None
-    else:
-        path = [str(chain) for chain in observed.get("path") or []]
-        at = None
-    if not at and observed.get("at"):
-        at = ":".join(str(observed["at"]).split(":")[:2])
+    path = (
+        deciding_rules(request.get("hops") or [])
+        if request is not None
+        else [str(chain) for chain in observed.get("path") or []]
+    )
+    decided = (request or {}).get("fate_at") or {}
+    at = ":".join(str(observed["at"]).split(":")[:2]) if observed.get("at") else None
+    if not at and decided.get("chain"):
+        at = "%s:%s" % (decided.get("table"), decided["chain"])
     return dict(fate=fate, at=at, path=path)
 
 
 def chain_of(step):
     """``table:chain`` of a path step (``filter:DOCKER-USER:DROP`` -> ``filter:DOCKER-USER``)."""
-    return ":".join(step.split(":")[:2]) if step else END
+    return ":".join(step.split(":")[:2]) if step and step != END else END
 
 
 def divergence(before, after):
@@ -108,22 +109,27 @@ def divergence(before, after):
     )
 
 
-def change_text(name, before, after, where):
-    """One sentence on how a result changed, e.g. for the drift page and the task's message."""
+def change_text(name, before, after, where, labels=("before", "after")):
+    """One sentence on how a result changed, e.g. for the drift page, the task's message and the fleet index.
+
+    ``labels`` name the two sides: before and after an upgrade, or most hosts and this one.
+    """
     if before is None or after is None:
-        return "%s: %s" % (name, "only after" if before is None else "only before")
+        return "%s: only %s" % (name, labels[1] if before is None else labels[0])
     parts = []
     if before["fate"] != after["fate"]:
-        parts.append("fate %s → %s" % (_outcome(before), _outcome(after)))
+        parts.append("%s %s, %s %s" % (_outcome(before), labels[0], _outcome(after), labels[1]))
     else:
-        parts.append("still %s" % _outcome(after))
+        parts.append("same fate (%s)" % _outcome(after))
     if where and before["path"] != after["path"]:
         parts.append(
-            "paths diverge at step %d: %s before, %s after%s"
+            "paths diverge at step %d: %s %s, %s %s%s"
             % (
                 where["step"],
-                chain_of(where["before"]) if where["before"] != END else END,
-                chain_of(where["after"]) if where["after"] != END else END,
+                chain_of(where["before"]),
+                labels[0],
+                chain_of(where["after"]),
+                labels[1],
                 " (after %s)" % where["after_common"] if where["after_common"] else "",
             )
         )

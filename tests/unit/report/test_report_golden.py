@@ -15,6 +15,7 @@ import json
 import os
 import sys
 
+import flow_fixtures
 import pytest
 
 from ansible_collections.dockernet.packetflow.plugins.plugin_utils import report_render
@@ -29,6 +30,8 @@ CASES = {
     "runner": (["runner"], 500),
     "runner-two-packets": (["runner"], 2),
     "registered": (["fleet/deb12/results.json", "fleet/sid/results.json", "hostile/results.json"], 3),
+    # Flows derived from the recorded scenarios (flow_fixtures.py), given as registered results.
+    "flows": ([], 3),
 }
 
 
@@ -36,13 +39,15 @@ def rendered(case, dest):
     """Render one case into ``dest``; return {page path relative to dest: html}."""
     sources, limit = CASES[case]
     paths = [os.path.join(FIXTURES, s) for s in sources]
-    if case == "registered":
+    if case == "flows":
+        docs = report_render.documents(results=flow_fixtures.flow_docs())
+    elif case == "registered":
         docs = report_render.documents(results=[load(path) for path in paths])
     else:
         docs = report_render.documents(paths)
     result = report_render.render(docs, str(dest), limit=limit)
     pages = {}
-    for path in result["pages"] + [result["index"]]:
+    for path in result["pages"] + [result["index"], result["junit"]]:
         with open(path, encoding="utf-8") as handle:
             pages[os.path.relpath(path, dest).replace(os.sep, "/")] = handle.read()
     return pages
