@@ -117,7 +117,7 @@ def change_text(name, before, after, where, labels=("before", "after")):
     if before is None or after is None:
         return "%s: only %s" % (name, labels[1] if before is None else labels[0])
     parts = []
-    if before["fate"] != after["fate"]:
+    if _outcome(before) != _outcome(after):
         parts.append("%s %s, %s %s" % (_outcome(before), labels[0], _outcome(after), labels[1]))
     else:
         parts.append("same fate (%s)" % _outcome(after))
