@@ -380,3 +380,70 @@ def mismatch_lines(expected, observed, differences):
     if differences["forbidden"]:
         lines.append("+ observed chains that should not be crossed: %s" % ", ".join(differences["forbidden"]))
     return lines
+
+
+# Docker's facts behind its own drops, by the chain that dropped.
+DOCKER_DROP_FACTS = {
+    "DOCKER-ISOLATION-STAGE-1": "Docker isolates user-defined networks from each other",
+    "DOCKER-ISOLATION-STAGE-2": "Docker isolates user-defined networks from each other",
+    "DOCKER-FORWARD": "Docker 28+ isolates networks and refuses unpublished ports in DOCKER-FORWARD",
+    "DOCKER": "Docker accepts only published ports of its containers here",
+    "PREROUTING": "Docker 28.2+ drops direct access to a container's address from outside its network (raw PREROUTING)",
+    "FORWARD": "Docker sets the FORWARD policy to DROP when it enables IP forwarding",
+}
+OWNER_NAMES = {"ufw": "ufw's", "firewalld": "firewalld's", "user": "not Docker's"}
+
+
+def flow_outcome(flow, observed, packets, same_bridge_untraced=None):
+    """One sentence on a flow's outcome, naming the rule and whose it is."""
+    at = observed.get("fate_at") or {}
+    chain = at.get("chain") or ""
+    rule = at.get("rule_text") or ""
+    who = observed.get("owner")
+    if observed["fate"] == "dropped" and who in OWNER_NAMES:
+        text = "%s: dropped by a rule in %s that is %s: `%s`" % (flow, at.get("chain"), OWNER_NAMES[who], rule)
+    elif observed["fate"] == "dropped" and who == "policy":
+        fact = DOCKER_DROP_FACTS.get(chain) if chain == "FORWARD" else None
+        text = "%s: dropped by the policy of %s %s%s" % (
+            flow,
+            at.get("table"),
+            at.get("chain"),
+            " (%s)" % fact if fact else "",
+        )
+    elif observed["fate"] == "dropped":
+        fact = DOCKER_DROP_FACTS.get(chain, "")
+        text = "%s: dropped by Docker's rule %s%s%s" % (
+            flow,
+            where(at),
+            " `%s`" % rule if rule else "",
+            ": %s" % fact if fact else "",
+        )
+    elif observed["fate"] == "delivered":
+        last = observed["path"][-1] if observed["path"] else None
+        text = "%s: allowed%s" % (flow, " (last chain crossed: %s)" % last if last else "")
+    elif same_bridge_untraced:
+        text = (
+            "%s: iptables saw nothing: both ends are on bridge %s and bridge-nf-call-iptables is %s, so "
+            "frames between them never reach iptables (Docker 27.3+ no longer loads br_netfilter)"
+            % (flow, same_bridge_untraced["bridge"], same_bridge_untraced["setting"] or "absent")
+        )
+    else:
+        text = "%s: the trace does not show whether it was allowed" % flow
+    nats = sorted({n.get("text") for p in packets for n in p.get("nat") or [] if n.get("text")})
+    if nats:
+        text += ". NAT: %s" % "; ".join(nats)
+    return text + "."
+
+
+def flow_mismatch_lines(expected, observed, differs):
+    """A flow's expected and observed verdict and place side by side, for what differs."""
+    lines = []
+    if differs["verdict"]:
+        lines += ["- expected: %s" % expected["verdict"], "+ observed: %s" % observed["verdict"]]
+    if differs["at"]:
+        lines += [
+            "- expected decided at: %s" % expected["at"],
+            "+ observed decided at: %s (path: %s)"
+            % (observed.get("at") or "no rule", " -> ".join(observed["path"]) or "nothing traced"),
+        ]
+    return lines

@@ -15,6 +15,7 @@ from ansible_collections.dockernet.packetflow.plugins.module_utils.host.capture 
 from ansible_collections.dockernet.packetflow.plugins.module_utils.host.commands import RUNNER
 from ansible_collections.dockernet.packetflow.plugins.module_utils.host.facts import bridge_name, network_gateway
 from ansible_collections.dockernet.packetflow.plugins.module_utils.host.ownership import Names
+from ansible_collections.dockernet.packetflow.plugins.module_utils.host.peer import Peer, planned_peer
 
 
 def port_free(port):
@@ -64,6 +65,13 @@ def host_ifname(ifindex, runner=RUNNER):
     return None
 
 
+def container_veth(pid, runner=RUNNER, iface="eth0"):
+    """The host end of the veth whose other end is iface in pid's network namespace, or None."""
+    dummy, out, dummy2 = runner.run(netns_prefix(pid) + ["ip", "-o", "link", "show", iface])
+    match = re.search(r"%s@if(\d+)" % re.escape(iface), out)
+    return host_ifname(int(match.group(1)), runner) if match else None
+
+
 def preflight(client, image, spec, names, port):
     """Raise with a clear message when the lab of spec cannot be built; nothing is changed."""
     try:
@@ -110,6 +118,7 @@ class Lab:
         self.containers = []
         self.networks = []
         self.peer = None
+        self.peer_part: Any = None
 
     def build(self, spec, names, port, peer_net):
         """Create networks, containers and the outside client; return the topology dict."""
@@ -154,30 +163,8 @@ class Lab:
             time.sleep(0.02)
 
     def _peer(self, net):
-        hosts = list(net.hosts())
-        host_ip, peer_ip = str(hosts[0]), str(hosts[1])
-        netns, host_if, peer_if = self.names.netns, self.names.host_veth, self.names.peer_veth
-        self.peer = {
-            "netns": netns,
-            "ip": peer_ip,
-            "veth": peer_if,
-            "host_veth": host_if,
-            "host_ip": host_ip,
-            "prefixlen": net.prefixlen,
-        }
-        self.state.add("netns", netns)
-        self.state.add("links", host_if)
-        for argv in (
-            ["ip", "netns", "add", netns],
-            ["ip", "link", "add", host_if, "type", "veth", "peer", "name", peer_if, "netns", netns],
-            ["ip", "addr", "add", "%s/%s" % (host_ip, net.prefixlen), "dev", host_if],
-            ["ip", "link", "set", host_if, "up"],
-            ["ip", "-n", netns, "addr", "add", "%s/%s" % (peer_ip, net.prefixlen), "dev", peer_if],
-            ["ip", "-n", netns, "link", "set", peer_if, "up"],
-            ["ip", "-n", netns, "link", "set", "lo", "up"],
-            ["ip", "-n", netns, "route", "add", "default", "via", host_ip],
-        ):
-            self.runner.run(argv, timeout=self.timeout, check=True)
+        self.peer_part = Peer(self.run_id, self.state, self.timeout, self.runner)
+        self.peer = self.peer_part.build(net)
 
     def topology(self):
         """Containers, networks and peer as in the result contract."""
@@ -199,9 +186,7 @@ class Lab:
                 "veth": None,
             }
             if entry["ip"]:
-                dummy, out, dummy2 = self.runner.run(netns_prefix(pid) + ["ip", "-o", "link", "show", "eth0"])
-                match = re.search(r"eth0@if(\d+)", out)
-                entry["veth"] = host_ifname(int(match.group(1)), self.runner) if match else None
+                entry["veth"] = container_veth(pid, self.runner)
             containers.append(entry)
         networks = []
         for name in sorted({c["network"] for c in containers if c["ip"]}):
@@ -235,12 +220,9 @@ class Lab:
                 if "not found" not in str(exc):
                     errors.append("network %s: %s" % (net.name, exc))
         self.networks = []
-        if self.peer:
-            for argv in (["ip", "link", "del", self.peer["host_veth"]], ["ip", "netns", "del", self.peer["netns"]]):
-                rc, dummy, err = self.runner.run(argv, timeout=self.timeout)
-                if rc != 0 and "Cannot find" not in err and "No such" not in err:
-                    errors.append(err.strip())
-            self.peer = None
+        if self.peer_part is not None:
+            errors += self.peer_part.teardown()
+            self.peer_part, self.peer = None, None
         return errors
 
 
@@ -264,9 +246,5 @@ def plan_topology(spec, names, port):
         {"name": n, "bridge": "docker0" if n == "bridge" else "<bridge of %s>" % n}
         for n in sorted({c["network"] for c in conts if c["ip"]})
     ]
-    peer = (
-        {"netns": "pf-<id>", "ip": "<peer>", "host_ip": "<host side>", "veth": "pfp<id>", "host_veth": "pfh<id>"}
-        if spec.get("peer")
-        else None
-    )
+    peer = planned_peer() if spec.get("peer") else None
     return {"containers": conts, "networks": nets, "peer": peer}

@@ -30,12 +30,12 @@ BACKEND_TOOLS = {
 HOST_KEYS = ("name", "kernel", "docker_version", "backend", "userland_proxy", "br_netfilter", "iptables_default")
 
 
-def preflight(params, docker_mod, get_bin_path):
+def preflight(params, docker_mod, get_bin_path, module="packetflow_scenario"):
     """Check everything a run needs before anything is built; return (client, facts)."""
     if os.geteuid() != 0:
         raise RuntimeError(
-            "packetflow_scenario must run as root (it adds TRACE rules, creates namespaces "
-            "and captures packets); use become: true"
+            "%s must run as root (it adds TRACE rules, creates namespaces "
+            "and captures packets); use become: true" % module
         )
     for tool in TOOLS:
         if not get_bin_path(tool):
