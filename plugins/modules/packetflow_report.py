@@ -22,6 +22,16 @@ description:
     plain-language sentence, any error, and the ruleset with the rules that were hit highlighted.
   - The fleet index is a hosts by scenarios matrix with each cell's fate and path fingerprint; cells
     whose path differs from the majority of hosts are marked as drift.
+  - The flows of results.json (see M(dockernet.packetflow.packetflow_flow)) get a "Flows" section on
+    each host page, with the same journey views as the scenarios plus the endpoints, the interfaces
+    captured, the deciding rule and its owner, and expected and observed side by side; the fleet
+    index gets a hosts by flows matrix of verdicts against expectations (pass, mismatch, no
+    expectation, error) in which a flow whose fate or path differs from most hosts' is marked as
+    drift, saying which hosts differ and at which chain. Older results.json without flows render as before.
+  - C(<dest>/junit.xml) holds the outcomes as JUnit XML for CI pipelines and AWX, in two suites,
+    C(packetflow.flows) (one test case per host and flow) and C(packetflow.scenarios) (one per host
+    and scenario); the class name is the host. A mismatch is a failure with expected and observed, an
+    errored run an error; a flow without an expectation passes, with property C(expectation=none).
   - Pages are plain HTML with inline CSS and SVG, no script and nothing fetched, readable offline and
     printable. Every value from a host is escaped.
   - Host folder names are made from the host name with anything but letters, digits, C(.), C(_) and
@@ -48,7 +58,8 @@ options:
     default: []
   results:
     description:
-      - Results given directly, any mix of results.json documents (with C(scenarios)), single
+      - Results given directly, any mix of results.json documents (with C(scenarios) or C(flows)), single
+        flow results of M(dockernet.packetflow.packetflow_flow), single
         scenario results of M(dockernet.packetflow.packetflow_scenario), registered loop results
         (with C(results)), and the output of M(dockernet.packetflow.packetflow_trace_log) (with
         C(packets)).
@@ -134,12 +145,19 @@ index:
   returned: always
   type: str
   sample: /home/ops/packetflow/playbooks/reports/index.html
+junit:
+  description: Path of the JUnit XML file of every host's flows and scenarios.
+  returned: always
+  type: str
+  sample: /home/ops/packetflow/playbooks/reports/junit.xml
 hosts:
-  description: Per host, its page and scenario counts by outcome.
+  description: Per host, its page, scenario counts by outcome and, in C(flows), flow counts by outcome.
   returned: always
   type: list
   elements: dict
-  sample: [{host: web-07, page: /srv/reports/web-07/index.html, total: 9, pass: 8, fail: 1, error: 0, partial: 0}]
+  sample:
+    - {host: web-07, page: /srv/reports/web-07/index.html, total: 9, pass: 8, fail: 1, error: 0, partial: 0,
+       flows: {total: 2, pass: 1, mismatch: 1, noexpect: 0, error: 0}}
 totals:
   description: Scenario runs by outcome across the fleet; null when O(fleet_index=false).
   returned: always
@@ -150,4 +168,21 @@ drift:
   returned: always
   type: int
   sample: 2
+flow_totals:
+  description: Flow runs by outcome across the fleet; null when O(fleet_index=false).
+  returned: always
+  type: dict
+  sample: {total: 4, pass: 2, mismatch: 1, noexpect: 1, error: 0}
+flow_drift:
+  description:
+    - The flows whose fate or path differs between hosts, each with the hosts that differ from most
+      and a sentence saying at which chain; null when O(fleet_index=false).
+  returned: always
+  type: list
+  elements: dict
+  sample:
+    - flow: isolated networks
+      anchor: flow-isolated_networks-1a2b3c4d
+      split: false
+      hosts: [{host: sid, text: "sid: dropped at filter:DOCKER-ISOLATION-STAGE-2 on most hosts, dropped at raw:PREROUTING here"}]
 """
