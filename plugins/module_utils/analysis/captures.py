@@ -10,7 +10,7 @@ from collections import OrderedDict
 
 from ansible_collections.dockernet.packetflow.plugins.module_utils.analysis.narrate import summarize
 from ansible_collections.dockernet.packetflow.plugins.module_utils.analysis.pcap import read_capture
-from ansible_collections.dockernet.packetflow.plugins.module_utils.analysis.resolve import FLOW_FIELDS
+from ansible_collections.dockernet.packetflow.plugins.module_utils.analysis.resolve import FLOW_FIELDS, flow_of
 from ansible_collections.dockernet.packetflow.plugins.module_utils.analysis.vocabulary import ICMP_REPLIES
 
 CAPTURE_KEYS = (
@@ -24,6 +24,8 @@ CAPTURE_KEYS = (
     "dport",
     "proto",
     "ip_id",
+    "flow_label",
+    "hop_limit",
     "pcap",
     "index",
 )
@@ -75,7 +77,7 @@ def attach_captures(packets, pcaps, flow_filter=None):
                 continue
             key = (
                 record.get("proto"),
-                record.get("ip_id"),
+                _identity(record),
                 record.get("tcp_seq"),
                 record.get("icmp_seq"),
                 record["src"],
@@ -138,20 +140,29 @@ def _iface_from_name(path):
     return "any" if iface.startswith("any") else iface
 
 
+def _identity(headers):
+    """What tells a packet from the others of its flow: the IP id, or an IPv6 packet's flow label."""
+    ip_id = headers.get("ip_id")
+    return headers.get("flow_label") if ip_id is None else ip_id
+
+
 def _capture_keys(flow):
-    return [(flow.get("proto"), flow.get("ip_id"))]
+    return [(flow.get("proto"), _identity(flow))]
 
 
 def _matching_packet(index, record):
-    """The traced packet this capture is (same IP id and protocol, compatible headers)."""
-    candidates = index.get((record.get("proto"), record.get("ip_id")), [])
+    """The traced packet this capture is (same IP id or flow label and protocol, compatible headers)."""
+    identity = _identity(record)
+    candidates = index.get((record.get("proto"), identity), [])
     if not candidates:
-        candidates = index.get((None, record.get("ip_id")), [])
+        candidates = index.get((None, identity), [])
     for packet in candidates:
         flow = packet["flow"]
         if flow.get("tcp_seq") not in (None, record.get("tcp_seq")):
             continue
         if flow.get("icmp_seq") is not None and flow.get("icmp_seq") != record.get("icmp_seq"):
+            continue
+        if flow.get("icmp_type") not in (None, record.get("icmp_type")):
             continue
         if any(_same_packet_headers(hop, record) for hop in packet["hops"]):
             return packet
@@ -176,8 +187,8 @@ def _untraced_packet(record, order):
     return {
         "_order": order,
         "summary": summarize(record),
-        "direction": "reply" if record.get("icmp_type") == 0 else "request",
-        "flow": {key: record.get(key) for key in FLOW_FIELDS},
+        "direction": "reply" if record.get("icmp_type") in ICMP_REPLIES else "request",
+        "flow": flow_of(record),
         "hops": [],
         "captures": [],
         "nat": [],

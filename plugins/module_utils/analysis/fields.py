@@ -25,8 +25,11 @@ _LIMITS = (
     ("icmp_code", 255),
     ("icmp_id", 65535),
     ("icmp_seq", 65535),
+    ("hop_limit", 255),
+    ("flow_label", 1048575),
 )
 _ADDRESSES: dict[str, bool] = {}
+_IPV6_TEXTS: dict[str, str] = {}
 
 
 def is_address(text):
@@ -42,6 +45,20 @@ def is_address(text):
             known = False
         _ADDRESSES[text] = known
     return known
+
+
+def ipv6_text(text):
+    """An IPv6 address in its short form (nf_log writes all 32 digits); other text as it is."""
+    short = _IPV6_TEXTS.get(text)
+    if short is None:
+        if len(_IPV6_TEXTS) > 8192:
+            _IPV6_TEXTS.clear()
+        try:
+            short = ipaddress.IPv6Address(text).compressed
+        except ValueError:
+            short = text
+        _IPV6_TEXTS[text] = short
+    return short
 
 
 def check_fields(fields):

@@ -3,9 +3,10 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
 """Group trace events into packets, and packets into connections (request or reply).
 
-Hops are grouped into packets by headers that NAT does not change (IP id,
-protocol, TCP or ICMP sequence), never by the nf_tables trace id alone: that id
-changes mid-path and is reused. See docs/result-contract.md, "Packet".
+Hops are grouped into packets by headers that NAT does not change (IP id, or an
+IPv6 packet's flow label as it has no id; protocol, TCP or ICMP sequence), never by
+the nf_tables trace id alone: that id changes mid-path and is reused. See
+docs/result-contract.md, "Packet".
 """
 
 from __future__ import annotations
@@ -111,7 +112,10 @@ class JourneyBuilder:
         hook = self._hooks.get((table, event["chain"]), _UNKNOWN)
         if hook is _UNKNOWN:
             hook = self._hooks[(table, event["chain"])] = self._hook_of(table, event["chain"])
-        key = (event.get("host"), event["proto"], event["ip_id"], event.get("tcp_seq"), event.get("icmp_seq"))
+        ip_id = event["ip_id"]
+        if ip_id is None:
+            ip_id = event.get("flow_label")
+        key = (event.get("host"), event["proto"], ip_id, event.get("tcp_seq"), event.get("icmp_seq"))
         packet = self.open.get(key)
         closed = []
         if packet is not None and not _continues(packet, event, table, hook):

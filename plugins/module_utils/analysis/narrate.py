@@ -10,7 +10,11 @@ from __future__ import annotations
 
 import re
 
-from ansible_collections.dockernet.packetflow.plugins.module_utils.analysis.vocabulary import ICMP_NAMES, TCP_FLAGS
+from ansible_collections.dockernet.packetflow.plugins.module_utils.analysis.vocabulary import (
+    ICMP_NAMES,
+    ICMPV6_NAMES,
+    TCP_FLAGS,
+)
 
 ARROW = "\u2192"
 HOOK_SHORT = {
@@ -37,7 +41,8 @@ def summarize(event):
         return text
     text = "%s > %s %s" % (src, dst, proto)
     if event.get("icmp_type") is not None:
-        text += " " + ICMP_NAMES.get(event["icmp_type"], "type %s" % event["icmp_type"])
+        names = ICMPV6_NAMES if proto == "ICMPv6" else ICMP_NAMES
+        text += " " + names.get(event["icmp_type"], "type %s" % event["icmp_type"])
     if event.get("icmp_id") is not None:
         text += " id %s seq %s" % (event["icmp_id"], event.get("icmp_seq"))
     if event.get("ip_id") is not None:
@@ -152,10 +157,12 @@ def describe(packet):
     flow = packet.get("flow") or {}
     proto = str(flow.get("proto") or "").upper()
     reply = packet.get("direction") == "reply"
-    if proto == "ICMP":
+    if proto in ("ICMP", "ICMPV6"):
+        label = "ICMP" if proto == "ICMP" else "ICMPv6"
         icmp_type = flow.get("icmp_type")
-        name = ICMP_NAMES.get(icmp_type) if isinstance(icmp_type, int) else None
-        kind = "ICMP " + name.replace("-", " ") if name else "ICMP packet"
+        names = ICMP_NAMES if proto == "ICMP" else ICMPV6_NAMES
+        name = names.get(icmp_type) if isinstance(icmp_type, int) else None
+        kind = label + " " + name.replace("-", " ") if name else label + " packet"
     elif proto in ("TCP", "UDP"):
         port = flow.get("sport") if reply else flow.get("dport")
         kind = (

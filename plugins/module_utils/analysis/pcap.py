@@ -1,7 +1,7 @@
 # Copyright (c) 2026, dockernet.packetflow contributors
 # GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
-"""Read IPv4 packets from pcap and pcapng files as tcpdump writes them.
+"""Read IPv4 and IPv6 packets from pcap and pcapng files as tcpdump writes them.
 
 Pure Python (struct) so it runs on any target without extra packages. Link
 types: Ethernet, raw IP, Linux cooked v1 (SLL, ``-i any``: direction) and v2
@@ -13,7 +13,12 @@ from __future__ import annotations
 import socket
 import struct
 
-from ansible_collections.dockernet.packetflow.plugins.module_utils.analysis.vocabulary import IP_PROTOCOLS, TCP_FLAGS
+from ansible_collections.dockernet.packetflow.plugins.module_utils.analysis.vocabulary import (
+    ICMPV6_ECHO,
+    IP_PROTOCOLS,
+    IPV6_EXTENSIONS,
+    TCP_FLAGS,
+)
 
 LINKTYPE_ETHERNET = 1
 LINKTYPE_RAW = 101
@@ -36,7 +41,7 @@ class PcapError(Exception):
 
 
 def read_capture(path, iface=None):
-    """Yield one dict per IPv4 packet of a pcap or pcapng file, in file order.
+    """Yield one dict per IPv4 or IPv6 packet of a pcap or pcapng file, in file order.
 
     iface names the capture interface for link types that do not carry it.
     Raises PcapError for a missing, unreadable, or malformed file.
@@ -166,7 +171,7 @@ def _pcapng_options(data, endian):
 
 
 def decode_frame(linktype, data):
-    """Headers of one frame as a dict, or None when it is not IPv4."""
+    """Headers of one frame as a dict, or None when it is neither IPv4 nor IPv6."""
     meta = {}
     if linktype == LINKTYPE_ETHERNET and len(data) >= 14:
         ethertype, offset = struct.unpack("!H", data[12:14])[0], 14
@@ -184,12 +189,15 @@ def decode_frame(linktype, data):
         meta["direction"] = "out" if pkttype == _OUTGOING else "in"
         meta["ifindex"] = ifindex
     elif linktype in (LINKTYPE_RAW, LINKTYPE_IPV4):
-        ethertype, offset = 0x0800, 0
+        ethertype, offset = (0x86DD if data[:1] and data[0] >> 4 == 6 else 0x0800), 0
     else:
         return None
-    if ethertype != 0x0800:
+    if ethertype == 0x0800:
+        packet = decode_ipv4(data[offset:])
+    elif ethertype == 0x86DD:
+        packet = decode_ipv6(data[offset:])
+    else:
         return None
-    packet = decode_ipv4(data[offset:])
     if packet is not None:
         packet.update(meta)
     return packet
@@ -209,9 +217,36 @@ def decode_ipv4(data):
         "ttl": data[8],
         "proto": IP_PROTOCOLS.get(proto, str(proto)),
     }
-    l4 = data[ihl:]
-    if frag & 0x1FFF:
-        return packet
+    if not frag & 0x1FFF:
+        _add_transport(packet, proto, data[ihl:])
+    return packet
+
+
+def decode_ipv6(data):
+    """IPv6 and transport headers as a dict (extension headers skipped), or None when too short
+    or not IPv6. len is the whole packet's, as nf_log gives it: payload length and header."""
+    if len(data) < 40 or data[0] >> 4 != 6:
+        return None
+    first, payload, proto, hop_limit = struct.unpack("!IHBB", data[:8])
+    packet = {
+        "src": socket.inet_ntop(socket.AF_INET6, data[8:24]),
+        "dst": socket.inet_ntop(socket.AF_INET6, data[24:40]),
+        "len": payload + 40,
+        "ip_id": None,
+        "hop_limit": hop_limit,
+        "flow_label": first & 0xFFFFF,
+    }
+    offset = 40
+    while proto in IPV6_EXTENSIONS and len(data) >= offset + 8:
+        proto, size = data[offset], (data[offset + 1] + 1) * 8
+        offset += size
+    packet["proto"] = IP_PROTOCOLS.get(proto, str(proto))
+    _add_transport(packet, proto, data[offset:])
+    return packet
+
+
+def _add_transport(packet, proto, l4):
+    """Add the TCP, UDP, ICMP or ICMPv6 header's fields (those that fit in l4) to packet."""
     if proto == 6 and len(l4) >= 14:
         sport, dport, seq, ack = struct.unpack("!HHII", l4[:12])
         packet.update(
@@ -223,8 +258,7 @@ def decode_ipv4(data):
         )
     elif proto == 17 and len(l4) >= 4:
         packet["sport"], packet["dport"] = struct.unpack("!HH", l4[:4])
-    elif proto == 1 and len(l4) >= 4:
+    elif proto in (1, 58) and len(l4) >= 4:
         packet.update(icmp_type=l4[0], icmp_code=l4[1])
-        if l4[0] in (0, 8, 13, 14) and len(l4) >= 8:
+        if l4[0] in ((0, 8, 13, 14) if proto == 1 else ICMPV6_ECHO) and len(l4) >= 8:
             packet["icmp_id"], packet["icmp_seq"] = struct.unpack("!HH", l4[4:8])
-    return packet

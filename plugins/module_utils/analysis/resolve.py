@@ -27,6 +27,16 @@ FLOW_FIELDS = (
     "ip_id",
     "tcp_seq",
 )
+# An IPv6 packet's flow also keeps these (its first hop's): the flow label and the hop limit.
+IPV6_FLOW_FIELDS = ("flow_label", "hop_limit")
+
+
+def flow_of(headers):
+    """The flow fields of a hop or a captured packet (the IPv6 ones only for IPv6)."""
+    flow = {key: headers.get(key) for key in FLOW_FIELDS}
+    if headers.get("hop_limit") is not None:
+        flow.update((key, headers.get(key)) for key in IPV6_FLOW_FIELDS)
+    return flow
 
 
 def finish_packet(packet, ruleset, saw_nat):
@@ -41,7 +51,7 @@ def finish_packet(packet, ruleset, saw_nat):
         "_connection": packet["_connection"],
         "summary": narrate.summarize(first),
         "direction": packet["direction"],
-        "flow": {key: first.get(key) for key in FLOW_FIELDS},
+        "flow": flow_of(first),
         "hops": hops,
         "captures": [],
         "nat": nat_rewrites(hops),

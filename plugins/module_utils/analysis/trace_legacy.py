@@ -15,6 +15,7 @@ from datetime import datetime
 from ansible_collections.dockernet.packetflow.plugins.module_utils.analysis.fields import (
     NotTraceLine,
     check_fields,
+    ipv6_text,
     number,
 )
 from ansible_collections.dockernet.packetflow.plugins.module_utils.analysis.vocabulary import IP_PROTOCOLS
@@ -187,7 +188,8 @@ _HEAD_GROUPS = _PREFIX.groups + _HEADER.groups
 _EMPTY_HEAD = dict.fromkeys(("host", "ts", "uptime", "stamp", "table", "chain", "type", "rule"))
 _TAIL_FIELDS = re.compile(r"\b(MARK|UID|GID)=(\S+)")
 _EPOCH_CACHE: dict[tuple, float | None] = {}
-_BRIDGE_PROTO = re.compile(r"\bIP proto=(\S+)")
+_BRIDGE_PROTO = re.compile(r"\b(?:IP proto=|Next Header=)(\d+)")
+_BRIDGE_MACS = re.compile(r"MAC source = (?P<src>\S+) MAC dest = (?P<dst>\S+) proto = (?P<type>0x[0-9a-fA-F]+)")
 
 
 def parse_line(line):
@@ -232,6 +234,7 @@ def _body_fields(groups):
     in_iface, out_iface, physin, physout, mac, src, dst, length, ttl, ip_id, ipflags = groups[:11]
     proto, sport, dport, seq, ack, tcpflags, itype, icode, iid, iseq, tail = groups[11:]
     fields = {
+        "family": "ip",
         "in": in_iface,
         "out": out_iface,
         "physin": physin,
@@ -292,6 +295,7 @@ def _parse_slow(line, pos):
     ip = _fields_of(ip_part)
     if not ip.get("SRC") or not ip.get("DST"):
         raise ValueError("TRACE line without SRC/DST (truncated)")
+    ipv6 = "HOPLIMIT" in ip
     event = {
         "host": host,
         "ts": ts,
@@ -306,14 +310,18 @@ def _parse_slow(line, pos):
         "physin": ip.get("PHYSIN"),
         "physout": ip.get("PHYSOUT"),
         "mac": ip.get("MAC"),
-        "src": ip["SRC"],
-        "dst": ip["DST"],
+        "src": ipv6_text(ip["SRC"]) if ipv6 else ip["SRC"],
+        "dst": ipv6_text(ip["DST"]) if ipv6 else ip["DST"],
         "len": number(ip.get("LEN"), "LEN"),
         "ttl": number(ip.get("TTL"), "TTL"),
         "ip_id": number(ip.get("ID"), "ID"),
         "df": " DF " in ip_part + " ",
         "proto": None,
+        "family": "ip6" if ipv6 else "ip",
     }
+    if ipv6:
+        event["hop_limit"] = number(ip["HOPLIMIT"], "HOPLIMIT")
+        event["flow_label"] = number(ip.get("FLOWLBL"), "FLOWLBL")
     if has_proto:
         _add_l4(event, l4_part)
     check_fields(event)
@@ -344,7 +352,7 @@ def _add_l4(event, text):
             event["tcp_ack"] = number(fields.get("ACK"), "ACK")
             flags = _TCP_FLAGS.search(rest)
             event["tcp_flags"] = flags.group(1).split() if flags else []
-    elif proto == "ICMP":
+    elif proto in ("ICMP", "ICMPv6"):
         event["icmp_type"] = number(fields.get("TYPE"), "TYPE")
         event["icmp_code"] = number(fields.get("CODE"), "CODE")
         event["icmp_id"] = number(fields.get("ID"), "ID")
@@ -355,7 +363,8 @@ def _add_l4(event, text):
 
 
 def _bridge_event(prefix, header, body):
-    """An ebtables log line (``--log-ip --log-prefix "TRACE: eb:<table>:<chain>"``) as a bridge hop."""
+    """An ebtables log line (``--log-ip --log-ip6 --log-prefix "TRACE: eb:<table>:<chain>"``) as a
+    bridge hop: the bridge ports, the Ethernet header and, when logged, the IP or IPv6 header."""
     parts = header.split(":")
     if len(parts) != 3 or not parts[1] or not parts[2]:
         raise ValueError("bad ebtables TRACE header %r" % header[:60])
@@ -363,12 +372,13 @@ def _bridge_event(prefix, header, body):
     host, ts, uptime, stamp = prefix
     found = _BRIDGE_PROTO.search(body)
     proto = number(found.group(1), "IP proto") if found else None
+    ipv6 = " IPv6 SRC=" in body
     event = dict(_EMPTY_HEAD, host=host, ts=ts, uptime=uptime, stamp=stamp, table=parts[1], chain=parts[2])
     event.update(
         type="rule",
         family="bridge",
-        src=fields.get("SRC"),
-        dst=fields.get("DST"),
+        src=ipv6_text(fields["SRC"]) if ipv6 and "SRC" in fields else fields.get("SRC"),
+        dst=ipv6_text(fields["DST"]) if ipv6 and "DST" in fields else fields.get("DST"),
         proto=IP_PROTOCOLS.get(proto, proto) if proto is not None else None,
         ip_id=None,
         len=None,
@@ -376,5 +386,10 @@ def _bridge_event(prefix, header, body):
         df=False,
     )
     event["in"], event["out"] = fields.get("IN", ""), fields.get("OUT", "")
+    macs = _BRIDGE_MACS.search(body)
+    if macs:
+        event.update(mac_src=macs["src"], mac_dst=macs["dst"], ethertype=macs["type"])
+    if "SPT" in fields:
+        event["sport"], event["dport"] = number(fields["SPT"], "SPT"), number(fields.get("DPT"), "DPT")
     check_fields(event)
     return event

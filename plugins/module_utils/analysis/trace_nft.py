@@ -25,6 +25,9 @@ from ansible_collections.dockernet.packetflow.plugins.module_utils.analysis.voca
     TCP_FLAGS,
 )
 
+# nft prints "ip6 length" as the payload length; the packet is 40 bytes of IPv6 header longer.
+_IPV6_HEADER = 40
+
 _NFT_LINE = re.compile(
     r"trace id (?P<id>[0-9a-f]+) (?P<family>\S+) (?P<table>\S+) (?P<chain>\S+) "
     r"(?P<kind>packet:|rule|verdict|policy|unknown rule handle)(?P<rest>.*)$"
@@ -36,6 +39,8 @@ _NFT_IFACE_KEYS = {"iif": "iif", "iifname": "iif", "oif": "oif", "oifname": "oif
 # (an elided "..", a field this parser does not know) are skipped one by one.
 _NFT_HEADERS = frozenset(("ether", "vlan", "arp", "ip", "ip6", "tcp", "udp", "sctp", "icmp", "icmpv6", "th", "meta"))
 PACKETS_KEPT = 4096
+# nft's names of IPv6 next headers, as the other formats name the protocol.
+_PROTOCOL_NAMES = {"ipv6-icmp": "ICMPv6"}
 
 
 class NftMonitorParser:
@@ -172,13 +177,22 @@ def _nft_packet_fields(text):
     packet = {
         "in": fields.get("iif", ""),
         "out": fields.get("oif", ""),
-        "src": fields.get("ip saddr") or fields.get("ip6 saddr"),
-        "dst": fields.get("ip daddr") or fields.get("ip6 daddr"),
-        "len": number(fields.get("ip length") or fields.get("ip6 length"), "ip length"),
-        "ttl": number(fields.get("ip ttl") or fields.get("ip6 hoplimit"), "ip ttl"),
+        "src": fields.get("ip saddr"),
+        "dst": fields.get("ip daddr"),
+        "len": number(fields.get("ip length"), "ip length"),
+        "ttl": number(fields.get("ip ttl"), "ip ttl"),
         "ip_id": number(fields.get("ip id"), "ip id"),
         "proto": None,
     }
+    if "ip6 saddr" in fields:
+        length = number(fields.get("ip6 length"), "ip6 length")
+        packet.update(
+            src=fields["ip6 saddr"],
+            dst=fields.get("ip6 daddr"),
+            len=None if length is None else length + _IPV6_HEADER,
+            hop_limit=number(fields.get("ip6 hoplimit"), "ip6 hoplimit"),
+            flow_label=number(fields.get("ip6 flowlabel"), "ip6 flowlabel"),
+        )
     if packet["src"] is None or packet["dst"] is None:
         raise ValueError("packet line without addresses (truncated)")
     for proto in ("tcp", "udp"):
@@ -201,7 +215,7 @@ def _nft_packet_fields(text):
             )
     if packet["proto"] is None:
         protocol = fields.get("ip protocol") or fields.get("ip6 nexthdr")
-        packet["proto"] = protocol.upper() if protocol else None
+        packet["proto"] = _PROTOCOL_NAMES.get(protocol, protocol.upper()) if protocol else None
     check_fields(packet)
     return packet
 

@@ -19,7 +19,7 @@ from ansible_collections.dockernet.packetflow.plugins.module_utils.analysis.fiel
     check_fields,
     number,
 )
-from ansible_collections.dockernet.packetflow.plugins.module_utils.analysis.vocabulary import TCP_FLAGS
+from ansible_collections.dockernet.packetflow.plugins.module_utils.analysis.vocabulary import FAMILIES, TCP_FLAGS
 
 # Verdict codes that xtables-monitor prints as hex (include/uapi nf_tables.h).
 _VERDICT_CODES = {
@@ -33,6 +33,9 @@ _FIELD = re.compile(r"([A-Z]+)=(\S*)")
 _IP_ID = re.compile(r"\bID=(\S+)")
 # Some iptables releases print fields glued ("ID=43007SPORT=80"): a key right after a value.
 _GLUED = re.compile(r"(?<=[0-9a-f])(?=[A-Z]{2,}(?:=|\s|$))")
+# xtables-monitor prints an IPv6 packet's LEN as its payload length plus 20 (measured: 52 for a
+# neighbour solicitation of 72 bytes, which nf_log and pcaps show as 72); the true length is 20 more.
+_IPV6_LEN_OFFSET = 20
 # xtables-monitor prints the TCP flags from the highest bit down.
 _TCP_FLAGS = TCP_FLAGS[::-1]
 PACKETS_KEPT = 4096
@@ -181,7 +184,7 @@ class XtablesParser:
 
 def _packet(text):
     """(trace id, headers) of the text after 'PACKET: '."""
-    trace_id, fields = (text.split(" ", 2) + ["", ""])[1:3]
+    family, trace_id, fields = (text.split(" ", 2) + ["", ""])[:3]
     if not trace_id:
         raise ValueError("PACKET line without trace id")
     if _GLUED.search(fields):
@@ -193,6 +196,7 @@ def _packet(text):
     words = set(fields.split())
     packet = {
         "trace_id": trace_id,
+        "family": FAMILIES.get(int(family)) if family.isdigit() else None,
         "in": values.get("IN", ""),
         "out": values.get("OUT", ""),
         "src": values["SRC"],
@@ -202,6 +206,11 @@ def _packet(text):
         "ip_id": number(ip_id.group(1), "ID") if ip_id else None,
         "proto": None,
     }
+    if "HOPLIMIT" in values:
+        packet["hop_limit"] = number(values["HOPLIMIT"], "HOPLIMIT")
+        packet["flow_label"] = number(values.get("FLOWLBL"), "FLOWLBL")
+        if packet["len"] is not None:
+            packet["len"] += _IPV6_LEN_OFFSET
     if "SPORT" in values:
         packet["sport"] = number(values.get("SPORT"), "SPORT")
         packet["dport"] = number(values.get("DPORT"), "DPORT")

@@ -38,7 +38,7 @@ ICMP_TYPES = {
     "timestamp-reply": 14,
 }
 ICMP_NAMES = {number: name for name, number in ICMP_TYPES.items()}
-# ICMPv6 types by the names nft prints (the echo and neighbour discovery ones, and the errors).
+# ICMPv6 types by the names nft prints: the errors, echo, multicast listener and neighbour discovery.
 ICMPV6_TYPES = {
     "destination-unreachable": 1,
     "packet-too-big": 2,
@@ -46,13 +46,32 @@ ICMPV6_TYPES = {
     "parameter-problem": 4,
     "echo-request": 128,
     "echo-reply": 129,
+    "mld-listener-query": 130,
+    "mld-listener-report": 131,
+    "mld-listener-done": 132,
     "nd-router-solicit": 133,
     "nd-router-advert": 134,
     "nd-neighbor-solicit": 135,
     "nd-neighbor-advert": 136,
+    "nd-redirect": 137,
+    "router-renumbering": 138,
+    "ind-neighbor-solicit": 141,
+    "ind-neighbor-advert": 142,
+    "mld2-listener-report": 143,
 }
-# ICMP types that answer (echo, timestamp) and those that ask.
-ICMP_REPLIES = (0, 14)
-ICMP_REQUESTS = (8, 13)
+ICMPV6_NAMES = {number: name for name, number in ICMPV6_TYPES.items()}
+# nft also prints mld-listener-reduction for type 132.
+ICMPV6_TYPES["mld-listener-reduction"] = 132
+# ICMP types that answer (echo, timestamp) and those that ask; ICMPv6 echo and neighbour
+# discovery's solicitation and advertisement (the two numberings do not overlap here).
+ICMP_REPLIES = (0, 14, 129, 136)
+ICMP_REQUESTS = (8, 13, 128, 135)
+# ICMPv6 types that carry an echo id and sequence number.
+ICMPV6_ECHO = (128, 129)
 # IP protocol numbers of the headers the analysis reads.
-IP_PROTOCOLS = {1: "ICMP", 6: "TCP", 17: "UDP"}
+IP_PROTOCOLS = {1: "ICMP", 6: "TCP", 17: "UDP", 58: "ICMPv6"}
+# Address families by the number netfilter gives them (NFPROTO_*), named as nft names them.
+FAMILIES = {2: "ip", 7: "bridge", 10: "ip6"}
+# IPv6 extension headers a pcap reader skips to reach the transport header (hop-by-hop,
+# routing, destination options); the fragment header (44) ends the reading.
+IPV6_EXTENSIONS = (0, 43, 60)
