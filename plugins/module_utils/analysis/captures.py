@@ -151,11 +151,15 @@ def _capture_keys(flow):
 
 
 def _matching_packet(index, record):
-    """The traced packet this capture is (same IP id or flow label and protocol, compatible headers)."""
+    """The traced packet this capture is (same IP id or flow label and protocol, compatible headers).
+    An IPv6 packet, told by its flow label alone (0 on all of neighbour discovery), goes to the first
+    packet with both addresses of a hop the same, else to the first with one side the same (NAT)."""
     identity = _identity(record)
     candidates = index.get((record.get("proto"), identity), [])
     if not candidates:
         candidates = index.get((None, identity), [])
+    by_label = record.get("ip_id") is None and identity is not None
+    one_side = None
     for packet in candidates:
         flow = packet["flow"]
         if flow.get("tcp_seq") not in (None, record.get("tcp_seq")):
@@ -164,9 +168,26 @@ def _matching_packet(index, record):
             continue
         if flow.get("icmp_type") not in (None, record.get("icmp_type")):
             continue
-        if any(_same_packet_headers(hop, record) for hop in packet["hops"]):
+        hops = packet["hops"]
+        if not any(_same_packet_headers(hop, record) for hop in hops):
+            continue
+        if not by_label:
             return packet
-    return None
+        if _same_size_and_flags(hops, record):
+            if any((hop["src"], hop["dst"]) == (record["src"], record["dst"]) for hop in hops):
+                return packet
+            one_side = one_side or packet
+    return one_side
+
+
+def _same_size_and_flags(hops, record):
+    """An IPv6 flow label is the same on every packet of a connection: a hop of the same length
+    and TCP flags tells which packet it is (a bare ACK from the data that follows at its sequence)."""
+    flags = set(record.get("tcp_flags") or ())
+    return any(
+        hop.get("len") in (None, record.get("len")) and (hop.get("tcp_flags") is None or set(hop["tcp_flags"]) == flags)
+        for hop in hops
+    )
 
 
 def _same_packet_headers(hop, event):

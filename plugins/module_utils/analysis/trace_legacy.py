@@ -373,11 +373,15 @@ def _bridge_event(prefix, header, body):
     found = _BRIDGE_PROTO.search(body)
     proto = number(found.group(1), "IP proto") if found else None
     ipv6 = " IPv6 SRC=" in body
+    macs = _BRIDGE_MACS.search(body)
+    if "SRC" not in fields:
+        ethertype = macs["type"] if macs else "not logged"
+        raise ValueError("ebtables line of a frame without an IP header (ethertype %s)" % ethertype)
     event = dict(_EMPTY_HEAD, host=host, ts=ts, uptime=uptime, stamp=stamp, table=parts[1], chain=parts[2])
     event.update(
         type="rule",
         family="bridge",
-        src=ipv6_text(fields["SRC"]) if ipv6 and "SRC" in fields else fields.get("SRC"),
+        src=ipv6_text(fields["SRC"]) if ipv6 else fields["SRC"],
         dst=ipv6_text(fields["DST"]) if ipv6 and "DST" in fields else fields.get("DST"),
         proto=IP_PROTOCOLS.get(proto, proto) if proto is not None else None,
         ip_id=None,
@@ -386,7 +390,6 @@ def _bridge_event(prefix, header, body):
         df=False,
     )
     event["in"], event["out"] = fields.get("IN", ""), fields.get("OUT", "")
-    macs = _BRIDGE_MACS.search(body)
     if macs:
         event.update(mac_src=macs["src"], mac_dst=macs["dst"], ethertype=macs["type"])
     if "SPT" in fields:
