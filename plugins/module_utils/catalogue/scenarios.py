@@ -120,6 +120,24 @@ SCENARIOS: dict[str, dict[str, Any]] = {
 }
 
 
+# Docker 29's nftables back end, in the chains of its table ip docker-bridges as moby documents them
+# (integration/network/bridge/nftablesdoc at docker-v29.1.0; replayed in tests/integration/docker29_replay).
+NFTABLES_EXPECT: dict[str, dict[str, Any]] = {
+    "cross_network": {
+        "at": "docker-bridges:raw-PREROUTING",
+        "why": "Docker 29 drops traffic to a container from another bridge in raw-PREROUTING (DROP DIRECT ACCESS).",
+    },
+    "external_to_published": {
+        "via": [
+            "docker-bridges:nat-PREROUTING",
+            "docker-bridges:nat-prerouting-and-output",
+            "docker-bridges:filter-FORWARD",
+        ]
+    },
+    "container_to_external": {"via": ["docker-bridges:filter-FORWARD", "docker-bridges:nat-POSTROUTING"]},
+}
+
+
 def names():
     """Return the scenario ids in catalogue order."""
     return list(SCENARIOS)
@@ -153,6 +171,7 @@ def expectation(scenario, facts, override=None):
         exp["via"] = []
         exp["at"] = None
         exp["why"] += " (nftables back end: Docker's rules live in table ip docker-bridges.)"
+        exp.update(NFTABLES_EXPECT.get(scenario, {}))
     elif scenario == "cross_network" and version >= (28, 2, 0):
         exp["at"] = "raw:PREROUTING"
         exp["why"] = "Docker 28.2+ drops traffic to a container arriving from another bridge in raw PREROUTING."

@@ -36,7 +36,8 @@ def test_expectation_follows_the_facts():
     newer = scenarios.expectation("container_to_container", dict(FACTS, docker_version="28.0.1"))
     assert "filter:DOCKER-FORWARD" in newer["via"]
     nftables = scenarios.expectation("cross_network", dict(FACTS, backend="nftables"))
-    assert nftables["at"] is None and nftables["via"] == []
+    assert nftables["at"] == "docker-bridges:raw-PREROUTING" and nftables["via"] == []
+    assert scenarios.expectation("host_network", dict(FACTS, backend="nftables"))["via"] == []
 
 
 def test_expectation_override_wins_key_by_key():
