@@ -89,7 +89,8 @@ unit: venv-test collection
 # Roles and report first, then every scenario under each iptables back end:
 # switch_backend.sh restarts dockerd on the other one and flushes the old rules.
 integration: venv-test collection browser-deps
-	$(BIN)/python -m pytest tests/integration/roles tests/integration/bad_input tests/integration/registry tests/integration/report $(PYTEST_ARGS)
+	$(BIN)/python -m pytest tests/integration/roles tests/integration/bad_input tests/integration/registry tests/integration/report \
+	  tests/integration/docker29_replay $(PYTEST_ARGS)
 	tests/integration/scenarios/switch_backend.sh nft
 	$(BIN)/python -m pytest tests/integration/scenarios $(PYTEST_ARGS)
 	tests/integration/scenarios/switch_backend.sh legacy
