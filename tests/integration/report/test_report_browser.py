@@ -10,6 +10,7 @@ import json
 import os
 import shutil
 import subprocess
+import sys
 import tempfile
 from html.parser import HTMLParser
 
@@ -19,6 +20,8 @@ from cdp import Browser
 from ansible_collections.dockernet.packetflow.plugins.plugin_utils import report_render
 
 REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..", ".."))
+sys.path.insert(0, os.path.join(REPO, "tests", "unit", "report"))
+import flow_fixtures  # noqa: E402  pylint: disable=wrong-import-position
 FIXTURES = os.path.join(REPO, "tests", "unit", "fixtures", "results")
 OUTPUT = os.path.join(REPO, "tests", "output", "report")
 CHROMIUM = shutil.which("chromium")
@@ -154,7 +157,7 @@ def wide_fleet(hosts, columns):
 
 
 MEASURE = """JSON.stringify((() => {
-  const box = document.querySelector('.matrixbox'), table = box.querySelector('table.matrix');
+  const box = document.querySelectorAll('.matrixbox')[BOX], table = box.querySelector('table.matrix');
   const head = table.querySelector('thead th:nth-child(5)'), first = table.querySelector('tbody tr:nth-child(30) th');
   const before = [document.documentElement.scrollWidth, document.body.scrollWidth, window.innerWidth];
   box.scrollTop = 600; box.scrollLeft = 900;
@@ -178,12 +181,71 @@ def test_wide_fleet_index_keeps_its_header_and_host_column_in_view():
     with Browser(CHROMIUM, 1400, 900) as browser:
         browser.open("file://" + result["index"])
         browser.screenshot(os.path.join(OUTPUT, "fleet-wide-50x30-top.png"))
-        got = json.loads(browser.evaluate(MEASURE))
+        got = json.loads(browser.evaluate(MEASURE.replace("BOX", "0")))
         browser.screenshot(shot)
     # The page never scrolls sideways; the matrix does, inside its own box, both ways.
     assert got["page"][0] <= got["page"][2] and got["page"][1] <= got["page"][2] and got["after"] <= got["page"][2]
     assert got["box"][1] > got["box"][0] and got["box"][3] > got["box"][2]
     assert got["scrolled"] == [600, 900]
     # Scrolled by 600 x 900 px, the header row is still at the box's top and the host column at its left.
+    assert got["head"] == got["corner"] == got["first"] == "sticky"
+    assert abs(got["head_top"]) <= 1 and abs(got["first_left"]) <= 1
+
+
+def test_flows_render_on_host_pages_and_the_fleet_index():
+    dest = os.path.join(OUTPUT, "flows")
+    shutil.rmtree(dest, ignore_errors=True)
+    docs = report_render.documents(results=flow_fixtures.flow_docs())
+    result = report_render.render(docs, dest)
+    for doc, page in zip(docs, result["pages"]):
+        dom, console = chromium("file://" + page, "--dump-dom")
+        assert console == []
+        parsed = Ids()
+        parsed.feed(dom)
+        assert len([i for i in parsed.ids if i.startswith("flow-")]) == len(doc["flows"])
+        assert 'class="badge mismatch"' in dom and 'class="versus"' in dom
+    dom, console = chromium("file://" + result["index"], "--dump-dom")
+    assert console == [] and 'class="matrix flows"' in dom and 'class="drifts"' in dom
+    for label, url, height in (("fleet-index", result["index"], 1300), ("host", result["pages"][1], 3000)):
+        assert chromium("file://" + url, "--window-size=1400,%d" % height,
+                        "--screenshot=" + os.path.join(OUTPUT, "flows-%s.png" % label))[1] == []
+
+
+def wide_flow_fleet(hosts, columns):
+    """``hosts`` documents of ``columns`` flows: the runner's real flows (flow_fixtures) and copies
+    under long names; every fifth host's first flow is dropped in DOCKER-USER (drift)."""
+    real = flow_fixtures.flow_docs({"localhost": "runner/localhost/results.json"})[0]
+    scenarios = [dict(s, ruleset=None) for s in real["scenarios"]]
+    flows = [dict(f, ruleset=None) for f in real["flows"]]
+    flows += [dict(flows[i % len(flows)], flow="flow-%02d from the api tier to a rather long service name" % i)
+              for i in range(columns - len(flows))]
+    docs = []
+    for n in range(hosts):
+        mine = list(flows)
+        if n % 5 == 4:
+            dropped = [dict(p, fate="dropped", fate_at=dict(table="filter", chain="DOCKER-USER")) for p in mine[0]["packets"]]
+            mine[0] = dict(mine[0], packets=dropped, observed=dict(mine[0]["observed"], fate="dropped", verdict="denied",
+                                                                   at="filter:DOCKER-USER:1"))
+        docs.append(dict(host="wide-%02d" % n, facts=dict(real["facts"], name="wide-%02d" % n), scenarios=scenarios, flows=mine))
+    return docs
+
+
+def test_wide_flows_matrix_keeps_its_header_and_host_column_in_view():
+    dest = os.path.join(OUTPUT, "wide-flows")
+    shutil.rmtree(dest, ignore_errors=True)
+    result = report_render.render(wide_flow_fleet(50, 30), dest, limit=1)
+    assert [len(d["hosts"]) for d in result["flow_drift"]] == [10]
+    with open(result["index"], encoding="utf-8") as handle:
+        assert handle.read().count('<td class="cell drift">') == 10
+    with Browser(CHROMIUM, 1400, 900) as browser:
+        browser.open("file://" + result["index"])
+        browser.screenshot(os.path.join(OUTPUT, "fleet-wide-flows-50x30-top.png"))
+        # Box 0 is the scenario matrix, box 1 the flows matrix.
+        got = json.loads(browser.evaluate(MEASURE.replace("BOX", "1")))
+        browser.evaluate("document.querySelectorAll('.matrixbox')[1].scrollIntoView()")
+        browser.screenshot(os.path.join(OUTPUT, "fleet-wide-flows-50x30.png"))
+    assert got["page"][0] <= got["page"][2] and got["page"][1] <= got["page"][2] and got["after"] <= got["page"][2]
+    assert got["box"][1] > got["box"][0] and got["box"][3] > got["box"][2]
+    assert got["scrolled"] == [600, 900]
     assert got["head"] == got["corner"] == got["first"] == "sticky"
     assert abs(got["head_top"]) <= 1 and abs(got["first_left"]) <= 1
