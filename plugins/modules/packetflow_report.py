@@ -184,5 +184,7 @@ flow_drift:
     - flow: isolated networks
       anchor: flow-isolated_networks-1a2b3c4d
       split: false
-      hosts: [{host: sid, text: "sid: dropped at filter:DOCKER-ISOLATION-STAGE-2 on most hosts, dropped at raw:PREROUTING here"}]
+      hosts:
+        - host: sid
+          text: "sid: dropped at filter:DOCKER-ISOLATION-STAGE-2 on most hosts, dropped at raw:PREROUTING here"
 """

@@ -129,7 +129,8 @@ def flow_matrix(docs):
             ]
             drifts.append(dict(flow=flow_name, anchor=report_flows.anchor(flow_name), split=split, hosts=hosts))
             drifting[flow_name] = {h["host"]: h["text"] for h in hosts}
-    rows, totals = [], Counter()
+    rows: list[dict] = []
+    totals: Counter = Counter()
     for doc, mine in zip(docs, per_host, strict=True):
         cells: list[dict | None] = []
         for flow_name in names:

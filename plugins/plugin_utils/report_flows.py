@@ -79,7 +79,9 @@ def comparison(flow):
     ]
     out = []
     for what, want, got in rows:
-        differs = bool(want) and not (got == want or (what == "decided at" and str(got or "").startswith(want + ":")))
+        differs = bool(want) and not (
+            got == want or (what == "decided at" and str(got or "").startswith(str(want) + ":"))
+        )
         out.append(dict(what=what, expected=want or "—", observed=got or "unknown", differs=differs))
     return out
 
@@ -89,8 +91,8 @@ def decider(flow):
     observed = flow.get("observed") or {}
     if not observed.get("owner") and not observed.get("rule_text"):
         return None
-    owner = observed.get("owner")
-    return dict(owner=OWNERS.get(owner, owner or "unknown"), rule_text=observed.get("rule_text") or "")
+    owner = str(observed.get("owner") or "unknown")
+    return dict(owner=OWNERS.get(owner, owner), rule_text=observed.get("rule_text") or "")
 
 
 def flow_view(flow, host, limit, artifacts):
