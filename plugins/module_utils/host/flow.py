@@ -142,10 +142,10 @@ class FlowWorkload:
         if peer:
             found.append((peer["veth"], "%s:%s" % (peer["netns"], peer["veth"]), {"netns": peer["netns"]}))
             found.append((peer["host_veth"], None, {}))
-        final = target["address"] if target else self.dst["address"]
         if not (self.src["kind"] == "container" and self.src["network_mode"] == "none"):
-            dev = self.dst.get("route_dev") if not target else route(final, runner=self.run.runner)[0]
-            found.append((dev, None, {}))
+            found.append((self.dst.get("route_dev"), None, {}))
+            if target:
+                found.append((egress(self.src, target["address"]), None, {}))
         return found
 
     def captures(self, topology, items, rundir):
@@ -178,11 +178,14 @@ class FlowWorkload:
 
 
 def captured(path):
-    """Packets a capture file holds so far (0 while it is still being written)."""
+    """Packets a capture file holds so far (a record still being written is not counted)."""
+    count = 0
     try:
-        return len(read_capture(path))
+        for dummy in read_capture(path):
+            count += 1
     except (OSError, PcapError):
-        return 0
+        pass
+    return count
 
 
 def flow_name(params):
@@ -197,7 +200,8 @@ def resolve_endpoints(params, client, facts):
     """(src, dst) with addresses, routes and the DNAT target of a published port; FlowError when unusable."""
     src = resolve(client, params["src"], "src")
     dst = resolve(client, params["dst"], "dst", peer=src)
-    if src["kind"] == "container" and src["network_mode"] == "none" and dst.get("id") != src.get("id"):
+    loopback = dst.get("id") == src.get("id") or (dst.get("address") or "").startswith("127.")
+    if src["kind"] == "container" and src["network_mode"] == "none" and not loopback:
         raise FlowError(
             "src: container %s has no network (network mode none) and can only reach itself; "
             "set dst to the same container or 127.0.0.1" % src["name"]
@@ -216,11 +220,20 @@ def resolve_endpoints(params, client, facts):
         dst["published"] = published_target(client, params["port"], params["proto"], dst["address"])
     if src["kind"] != "outside" and not (src["kind"] == "container" and src["network_mode"] == "none"):
         pid = src["pid"] if src["kind"] == "container" else None
-        dev, prefsrc, dummy = route(dst["address"], pid)
+        dummy, prefsrc, dummy2 = route(dst["address"], pid)
         if src["kind"] in ("host", "address") and not src["address"]:
             src["address"] = prefsrc
-        dst["route_dev"] = route(dst["address"])[0] if pid else dev
+    dst["route_dev"] = egress(src, dst["address"])
     return src, dst
+
+
+def egress(src, address):
+    """The host interface a flow leaves by towards address: lo for the host's own addresses from the
+    host itself, none for them from elsewhere (the ingress side is captured), else the route's device."""
+    dev, dummy, local = route(address)
+    if local:
+        return "lo" if src["kind"] == "host" else None
+    return dev
 
 
 def _host_address_for(src, facts):
