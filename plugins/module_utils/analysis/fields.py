@@ -5,7 +5,9 @@
 
 from __future__ import annotations
 
+import functools
 import ipaddress
+import re
 
 
 class NotTraceLine(ValueError):
@@ -29,7 +31,7 @@ _LIMITS = (
     ("flow_label", 1048575),
 )
 _ADDRESSES: dict[str, bool] = {}
-_IPV6_TEXTS: dict[str, str] = {}
+_KEY_VALUE = re.compile(r"([A-Z]+)=(\S*)")
 
 
 def is_address(text):
@@ -47,18 +49,13 @@ def is_address(text):
     return known
 
 
+@functools.lru_cache(maxsize=8192)
 def ipv6_text(text):
     """An IPv6 address in its short form (nf_log writes all 32 digits); other text as it is."""
-    short = _IPV6_TEXTS.get(text)
-    if short is None:
-        if len(_IPV6_TEXTS) > 8192:
-            _IPV6_TEXTS.clear()
-        try:
-            short = ipaddress.IPv6Address(text).compressed
-        except ValueError:
-            short = text
-        _IPV6_TEXTS[text] = short
-    return short
+    try:
+        return ipaddress.IPv6Address(text).compressed
+    except ValueError:
+        return text
 
 
 def check_fields(fields):
@@ -81,3 +78,13 @@ def number(value, key):
         return int(value, 16) if value.startswith("0x") else int(value)
     except ValueError:
         raise ValueError("%s=%r is not a number" % (key, value)) from None
+
+
+def key_values(text):
+    """KEY=value pairs of a log line's text; ValueError for a value that runs into the next key (glued, cut)."""
+    found = {}
+    for key, value in _KEY_VALUE.findall(text):
+        if "=" in value:
+            raise ValueError("field %s=%s runs into the next field" % (key, value[:40]))
+        found[key] = value
+    return found

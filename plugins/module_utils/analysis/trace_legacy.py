@@ -16,9 +16,10 @@ from ansible_collections.dockernet.packetflow.plugins.module_utils.analysis.fiel
     NotTraceLine,
     check_fields,
     ipv6_text,
+    key_values,
     number,
 )
-from ansible_collections.dockernet.packetflow.plugins.module_utils.analysis.vocabulary import IP_PROTOCOLS
+from ansible_collections.dockernet.packetflow.plugins.module_utils.analysis.trace_ebtables import bridge_event
 
 MARKER = "TRACE: "
 
@@ -33,7 +34,6 @@ _KMSG_PREFIX = re.compile(r"\d+,\d+,(?P<usec>\d+),[^;]*;$")
 _UPTIME = re.compile(r"\[\s*(?P<sec>\d+\.\d+)\]\s*$")
 _HEADER_PATTERN = r"(?P<table>[a-z]+):(?P<chain>[^: ]+):(?P<type>rule|return|policy):(?P<num>\d+)"
 _HEADER = re.compile(_HEADER_PATTERN)
-_FIELD = re.compile(r"([A-Z]+)=(\S*)")
 _TCP_FLAGS = re.compile(r"RES=0x[0-9a-f]+ ((?:[A-Z]+ )*)URGP=")
 
 
@@ -98,9 +98,15 @@ class LegacyParser:
     def _read_body(self, line, end, body):
         """Parse a new body into the event template; False when the one-pass pattern cannot."""
         match = _BODY.match(line, end)
-        if match is None or "[" in match.group("tail") or MARKER in body:
+        if match is None:
+            match = _BODY6.match(line, end)
+            if match is None or "[" in match.group("tail") or MARKER in body:
+                return False
+            fields = _body6_fields(match.groups())
+        elif "[" in match.group("tail") or MARKER in body:
             return False
-        fields = _body_fields(match.groups())
+        else:
+            fields = _body_fields(match.groups())
         check_fields(fields)
         self._template = dict(_EMPTY_HEAD, **fields)
         self._tcp_flags = self._template.get("tcp_flags")
@@ -168,19 +174,30 @@ _PREFIX_PATTERN = (
     r"|\d+,\d+,(?P<usec>\d+),[^;]*;)?"
     r"(?:\[\s*(?P<up>\d+\.\d+)\]\s*)?"
 )
-_BODY_PATTERN = (
+_IFACES_PATTERN = (
     r" IN=(?P<in>\S*) OUT=(?P<out>\S*) (?:PHYSIN=(?P<physin>\S+) )?(?:PHYSOUT=(?P<physout>\S+) )?(?:MAC=(?P<mac>\S*) )?"
-    r"SRC=(?P<src>[0-9a-fA-F.:]+) DST=(?P<dst>[0-9a-fA-F.:]+) LEN=(?P<len>\d+) TOS=\S+ PREC=\S+ TTL=(?P<ttl>\d+)"
-    r" ID=(?P<id>\d+)(?!\S)"
-    r"(?P<ipflags>(?: CE| DF| MF)*)(?: FRAG=\d+)?(?: OPT \([0-9A-F]*\))?"
-    r"(?: PROTO=(?P<proto>[A-Z0-9]+)"
+)
+_L4_PATTERN = (
+    r"(?: PROTO=(?P<proto>[A-Za-z0-9]+)"
     r"(?: SPT=(?P<sport>\d+) DPT=(?P<dport>\d+)(?!\S)"
     r"(?: SEQ=(?P<seq>\d+) ACK=(?P<ack>\d+) WINDOW=\d+ RES=0x[0-9a-f]+ (?P<tcpflags>(?:[A-Z]+ )*)URGP=\d+(?!\S))?"
     r"| TYPE=(?P<itype>\d+) CODE=(?P<icode>\d+)(?: ID=(?P<iid>\d+) SEQ=(?P<iseq>\d+))?(?!\S))?)?"
     r"(?P<tail>.*)$"
 )
+_BODY_PATTERN = (
+    _IFACES_PATTERN
+    + r"SRC=(?P<src>[0-9a-fA-F.:]+) DST=(?P<dst>[0-9a-fA-F.:]+) LEN=(?P<len>\d+) TOS=\S+ PREC=\S+ TTL=(?P<ttl>\d+)"
+    r" ID=(?P<id>\d+)(?!\S)"
+    r"(?P<ipflags>(?: CE| DF| MF)*)(?: FRAG=\d+)?(?: OPT \([0-9A-F]*\))?" + _L4_PATTERN
+)
+# nf_log_ipv6's body: the IPv6 header (no id, no flags), then the same transport fields.
+_BODY6_PATTERN = (
+    _IFACES_PATTERN + r"SRC=(?P<src>[0-9a-f:]+) DST=(?P<dst>[0-9a-f:]+) LEN=(?P<len>\d+) TC=\d+ HOPLIMIT=(?P<hl>\d+)"
+    r" FLOWLBL=(?P<fl>\d+)" + _L4_PATTERN
+)
 _PREFIX = re.compile(_PREFIX_PATTERN)
 _BODY = re.compile(_BODY_PATTERN)
+_BODY6 = re.compile(_BODY6_PATTERN)
 _FAST = re.compile(_PREFIX_PATTERN + "TRACE: " + _HEADER_PATTERN + _BODY_PATTERN)
 _PREFIX_GROUPS = _PREFIX.groups
 _HEAD_GROUPS = _PREFIX.groups + _HEADER.groups
@@ -188,8 +205,6 @@ _HEAD_GROUPS = _PREFIX.groups + _HEADER.groups
 _EMPTY_HEAD = dict.fromkeys(("host", "ts", "uptime", "stamp", "table", "chain", "type", "rule"))
 _TAIL_FIELDS = re.compile(r"\b(MARK|UID|GID)=(\S+)")
 _EPOCH_CACHE: dict[tuple, float | None] = {}
-_BRIDGE_PROTO = re.compile(r"\b(?:IP proto=|Next Header=)(\d+)")
-_BRIDGE_MACS = re.compile(r"MAC source = (?P<src>\S+) MAC dest = (?P<dst>\S+) proto = (?P<type>0x[0-9a-fA-F]+)")
 
 
 def parse_line(line):
@@ -232,7 +247,6 @@ def _add_wrapper(event, groups):
 def _body_fields(groups):
     """The packet's fields, in the event's order, from the body's groups."""
     in_iface, out_iface, physin, physout, mac, src, dst, length, ttl, ip_id, ipflags = groups[:11]
-    proto, sport, dport, seq, ack, tcpflags, itype, icode, iid, iseq, tail = groups[11:]
     fields = {
         "family": "ip",
         "in": in_iface,
@@ -246,8 +260,39 @@ def _body_fields(groups):
         "ttl": int(ttl),
         "ip_id": int(ip_id),
         "df": " DF" in ipflags,
-        "proto": proto,
+        "proto": groups[11],
     }
+    _add_l4_groups(fields, groups[11:])
+    return fields
+
+
+def _body6_fields(groups):
+    """The packet's fields from the groups of an IPv6 body (addresses in short form)."""
+    in_iface, out_iface, physin, physout, mac, src, dst, length, hop_limit, flow_label = groups[:10]
+    fields = {
+        "family": "ip6",
+        "in": in_iface,
+        "out": out_iface,
+        "physin": physin,
+        "physout": physout,
+        "mac": mac,
+        "src": ipv6_text(src),
+        "dst": ipv6_text(dst),
+        "len": int(length),
+        "ttl": None,
+        "ip_id": None,
+        "df": False,
+        "proto": groups[10],
+        "hop_limit": int(hop_limit),
+        "flow_label": int(flow_label),
+    }
+    _add_l4_groups(fields, groups[10:])
+    return fields
+
+
+def _add_l4_groups(fields, groups):
+    """Add the transport fields from the groups of _L4_PATTERN (proto first, tail last)."""
+    _proto, sport, dport, seq, ack, tcpflags, itype, icode, iid, iseq, tail = groups
     if sport is not None:
         fields["sport"] = int(sport)
         fields["dport"] = int(dport)
@@ -263,7 +308,6 @@ def _body_fields(groups):
     if "=" in tail:
         for key, value in _TAIL_FIELDS.findall(tail):
             fields[key.lower()] = value
-    return fields
 
 
 def _epoch(seconds, zone, fraction):
@@ -287,12 +331,12 @@ def _parse_slow(line, pos):
     host, ts, uptime, stamp = parse_prefix(line[:pos])
     header, _space, body = body.partition(" ")
     if header.startswith("eb:"):
-        return _bridge_event(parse_prefix(line[:pos]), header, body)
+        return bridge_event((host, ts, uptime, stamp), header, body)
     match = _HEADER.fullmatch(header)
     if not match:
         raise ValueError("bad TRACE header %r" % header[:60])
     ip_part, has_proto, l4_part = body.partition(" PROTO=")
-    ip = _fields_of(ip_part)
+    ip = key_values(ip_part)
     if not ip.get("SRC") or not ip.get("DST"):
         raise ValueError("TRACE line without SRC/DST (truncated)")
     ipv6 = "HOPLIMIT" in ip
@@ -328,21 +372,11 @@ def _parse_slow(line, pos):
     return event
 
 
-def _fields_of(text):
-    """KEY=value pairs of text; ValueError for a value that runs into the next key (glued, cut)."""
-    fields = {}
-    for key, value in _FIELD.findall(text):
-        if "=" in value:
-            raise ValueError("field %s=%s runs into the next field" % (key, value[:40]))
-        fields[key] = value
-    return fields
-
-
 def _add_l4(event, text):
     """Add protocol fields (after PROTO=) to event; stop at an ICMP error's inner packet."""
     proto, _space, rest = text.partition(" ")
     rest = rest.partition("[")[0]
-    fields = _fields_of(rest)
+    fields = key_values(rest)
     event["proto"] = proto
     if proto in ("TCP", "UDP", "SCTP", "UDPLITE"):
         event["sport"] = number(fields.get("SPT"), "SPT")
@@ -360,39 +394,3 @@ def _add_l4(event, text):
     for key, name in (("MARK", "mark"), ("UID", "uid"), ("GID", "gid")):
         if key in fields:
             event[name] = fields[key]
-
-
-def _bridge_event(prefix, header, body):
-    """An ebtables log line (``--log-ip --log-ip6 --log-prefix "TRACE: eb:<table>:<chain>"``) as a
-    bridge hop: the bridge ports, the Ethernet header and, when logged, the IP or IPv6 header."""
-    parts = header.split(":")
-    if len(parts) != 3 or not parts[1] or not parts[2]:
-        raise ValueError("bad ebtables TRACE header %r" % header[:60])
-    fields = _fields_of(body.replace(",", " ").replace(" = ", "="))
-    host, ts, uptime, stamp = prefix
-    found = _BRIDGE_PROTO.search(body)
-    proto = number(found.group(1), "IP proto") if found else None
-    ipv6 = " IPv6 SRC=" in body
-    macs = _BRIDGE_MACS.search(body)
-    if "SRC" not in fields:
-        ethertype = macs["type"] if macs else "not logged"
-        raise ValueError("ebtables line of a frame without an IP header (ethertype %s)" % ethertype)
-    event = dict(_EMPTY_HEAD, host=host, ts=ts, uptime=uptime, stamp=stamp, table=parts[1], chain=parts[2])
-    event.update(
-        type="rule",
-        family="bridge",
-        src=ipv6_text(fields["SRC"]) if ipv6 else fields["SRC"],
-        dst=ipv6_text(fields["DST"]) if ipv6 and "DST" in fields else fields.get("DST"),
-        proto=IP_PROTOCOLS.get(proto, proto) if proto is not None else None,
-        ip_id=None,
-        len=None,
-        ttl=None,
-        df=False,
-    )
-    event["in"], event["out"] = fields.get("IN", ""), fields.get("OUT", "")
-    if macs:
-        event.update(mac_src=macs["src"], mac_dst=macs["dst"], ethertype=macs["type"])
-    if "SPT" in fields:
-        event["sport"], event["dport"] = number(fields["SPT"], "SPT"), number(fields.get("DPT"), "DPT")
-    check_fields(event)
-    return event
