@@ -13,6 +13,7 @@ from analysis_support import fixture_path, read_lines, ruleset_of
 
 from ansible_collections.dockernet.packetflow.plugins.module_utils.analysis.journeys import build_journeys
 from ansible_collections.dockernet.packetflow.plugins.module_utils.analysis.pcap import read_capture
+from ansible_collections.dockernet.packetflow.plugins.module_utils.analysis.trace_legacy import LegacyParser, parse_line
 
 RUNS = {  # run: (trace, ruleset, format)
     "ipv6-legacy": ("ipv6-legacy.kmsg.txt", "ipv6-legacy.ip6tables-save", "legacy"),
@@ -223,3 +224,16 @@ def test_flow_label_tells_bare_acks_from_data_in_captures():
         for found in sent
     ]
     assert seen == [[80], [72], [74], [72], [72], [72]]
+
+
+def test_one_pass_reading_of_ipv6_lines_gives_what_field_by_field_reading_gives():
+    parser = LegacyParser()
+    compared = 0
+    for line in read_lines("ipv6-legacy.kmsg.txt"):
+        if "TRACE: " not in line or "eb:" in line:
+            continue
+        (event,) = parser.feed(line)
+        event.pop("line")
+        assert event == parse_line(line)
+        compared += 1
+    assert compared == 50
