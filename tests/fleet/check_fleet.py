@@ -4,16 +4,19 @@
 
 EXPECT_JSON maps each host to what it must show:
     {"pff-sid": {"docker": "28.5", "backend": "nft", "userland_proxy": true,
-                 "net": "10.203.0.0/16", "drift": ["cross_network"]}, ...}
+                 "net": "10.203.0.0/16", "drift": ["cross_network"],
+                 "flow_drift": ["shop web to db"]}, ...}
 
 Checks, per host: results.json names the host, its Docker version, back end and
 userland proxy; every scenario ran without error; its report page exists and
 names every scenario; every address in its packets belongs to this host (its
 own Docker ranges, its outside client, its own addresses), never to another
 host of the fleet, which proves that concurrent legacy traces read from the one
-shared kernel log were told apart. Then the fleet index: every host has a row,
-and cross_network, whose path differs between Docker versions, is marked as
-drift (or split) exactly on the hosts whose "drift" lists it.
+shared kernel log were told apart. Each host's own flows (group_vars `flows`)
+ran without error. Then the fleet index: every host has a row, cross_network,
+whose path differs between Docker versions, is marked as drift (or split)
+exactly on the hosts whose "drift" lists it, and in the flows matrix each flow
+is marked as drift exactly on the hosts whose "flow_drift" lists it.
 """
 
 import ipaddress
@@ -72,6 +75,26 @@ def addresses(obj):
     return found
 
 
+def marked_hosts(html, expect, column_name, errors):
+    """The hosts whose cell in column column_name of the first matrix in html is marked drift or split."""
+    parser = Cells()
+    parser.feed(html)
+    column = parser.head.index(column_name) - 1
+    marked = []
+    for host in expect:
+        found = [cells for name, cells in parser.rows[1:] if name.startswith(host + "Docker ")]
+        if not found:
+            errors.append("fleet index: no row for %s under %s" % (host, column_name))
+        elif {"drift", "split"} & set(found[0][column][0].split()):
+            marked.append(host)
+    return marked
+
+
+def drift_mismatches(marked, expect, name, key):
+    """Hosts where the marking differs from what EXPECT_JSON's key lists."""
+    return [host for host in expect if (host in marked) != (name in expect[host].get(key, []))]
+
+
 def main(reports, expect):
     errors = []
     own = {}
@@ -106,6 +129,15 @@ def main(reports, expect):
             peer = (scenario.get("topology") or {}).get("peer")
             if peer:
                 mine.append(ipaddress.ip_network(peer["ip"] + "/30", strict=False))
+        flows = doc.get("flows") or []
+        if len(flows) < 2:
+            errors.append("%s: %d flows, expected 2" % (host, len(flows)))
+        for flow in flows:
+            if flow.get("error"):
+                errors.append("%s flow %s: error %s" % (host, flow.get("flow"), flow["error"]))
+            peer = (flow.get("src") or {}).get("address") if (flow.get("src") or {}).get("kind") == "outside" else None
+            if peer:
+                mine.append(ipaddress.ip_network(peer + "/30", strict=False))
         own[host] = mine
         page = os.path.join(reports, host, "index.html")
         try:
@@ -119,44 +151,39 @@ def main(reports, expect):
 
     counted = 0
     for host, doc in docs.items():
-        for scenario in doc.get("scenarios") or []:
+        for scenario in (doc.get("scenarios") or []) + (doc.get("flows") or []):
             for packet in scenario.get("packets") or []:
                 for addr in addresses(packet.get("flow")) | addresses(packet.get("hops")):
                     counted += 1
                     if not any(addr in net for net in own[host]):
                         owner = [other for other, nets in own.items() if other != host and any(addr in n for n in nets)]
                         errors.append("%s %s: packet %s has address %s%s" % (
-                            host, scenario.get("scenario"), packet.get("summary"), addr,
+                            host, scenario.get("scenario") or scenario.get("flow"), packet.get("summary"), addr,
                             " of " + owner[0] if owner else " of no fleet host"))
 
     index = os.path.join(reports, "index.html")
-    drift = []
+    drift, flow_drift = [], []
     try:
-        parser = Cells()
         with open(index) as handle:
-            parser.feed(handle.read())
-        column = parser.head.index("cross_network") - 1
-        rows = {}
-        for host in expect:
-            found = [cells for name, cells in parser.rows[1:] if name.startswith(host + "Docker ")]
-            if found:
-                rows[host] = found[0]
-            else:
-                errors.append("fleet index: no row for %s" % host)
-        marked = {host: "drift" in cells[column][1].split() or "split" in cells[column][1].split()
-                  for host, cells in rows.items()}
-        drift = [host for host, flag in marked.items() if flag]
-        for host, flag in marked.items():
-            want_drift = "cross_network" in expect[host].get("drift", [])
-            if flag != want_drift:
-                errors.append("fleet index: cross_network on %s is %smarked as drift" % (host, "" if flag else "not "))
+            html = handle.read()
+        scenarios_html, marker, flows_html = html.partition('<table class="matrix flows">')
+        drift = marked_hosts(scenarios_html, expect, "cross_network", errors)
+        for host in drift_mismatches(drift, expect, "cross_network", "drift"):
+            errors.append("fleet index: cross_network on %s is %smarked as drift" % (host, "" if host in drift else "not "))
+        if not marker:
+            errors.append("fleet index: no flows matrix")
+        for name in sorted({n for want in expect.values() for n in want.get("flow_drift", [])}):
+            hosts = marked_hosts(marker + flows_html, expect, name, errors)
+            flow_drift += ["%s: %s" % (name, h) for h in hosts]
+            for host in drift_mismatches(hosts, expect, name, "flow_drift"):
+                errors.append("fleet index: flow %s on %s is %smarked as drift" % (name, host, "" if host in hosts else "not "))
     except (OSError, ValueError, IndexError) as exc:
         errors.append("fleet index %s unreadable: %s" % (index, exc))
 
     for line in errors:
         print("FAIL " + line)
-    print("%d hosts, %d addresses checked, cross_network drift marked on: %s" % (
-        len(docs), counted, ", ".join(drift) or "none"))
+    print("%d hosts, %d addresses checked, cross_network drift marked on: %s; flow drift: %s" % (
+        len(docs), counted, ", ".join(drift) or "none", "; ".join(flow_drift) or "none"))
     return 1 if errors else 0
 
 
