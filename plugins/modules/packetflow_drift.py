@@ -208,7 +208,8 @@ def main():
     msg = "; ".join(c["text"] for c in result["changes"]) or "no scenario or flow changed fate or path"
     outcome = dict(result, changed=changed, drift=count, dest=dest, msg=msg, warnings=warnings)
     if count and module.params["fail_on_drift"]:
-        module.fail_json(**dict(outcome, msg="%d changed (fail_on_drift): %s" % (count, msg)))
+        outcome["msg"] = "%d changed (fail_on_drift): %s" % (count, msg)
+        module.fail_json(**outcome)
     module.exit_json(**outcome)
 
 

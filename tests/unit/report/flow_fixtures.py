@@ -101,13 +101,14 @@ def flow_from(name, scenario, expected):
     return flow
 
 
-def flow_docs(hosts=HOSTS, keep_scenarios=("localhost",)):
+def flow_docs(hosts=None, keep_scenarios=("localhost",)):
     """results.json documents with ``flows``, one per host, from the recorded scenario results.
 
-    Only the hosts in ``keep_scenarios`` keep their scenarios too (a page with both).
+    ``hosts`` maps host names to recorded results (default HOSTS). Only the hosts in
+    ``keep_scenarios`` keep their scenarios too (a page with both).
     """
     docs = []
-    for host, rel in hosts.items():
+    for host, rel in (hosts or HOSTS).items():
         doc = load(rel)
         scenarios = {s["scenario"]: s for s in doc["scenarios"]}
         flows = [flow_from(name, scenarios[source], expected)
