@@ -454,3 +454,20 @@ def flow_mismatch_lines(expected, observed, differs):
             % (observed.get("at") or "no rule", " -> ".join(observed["path"]) or "nothing traced"),
         ]
     return lines
+
+
+def untraced_tables(tables):
+    """The warning for nftables tables a legacy (kernel log) trace cannot see."""
+    return (
+        "nftables tables %s hook the same paths, but Docker's rules are on iptables-legacy and its trace sees "
+        "iptables-legacy only: a drop by one of them shows as a flow that got no answer"
+        % ", ".join("%s %s" % table for table in tables)
+    )
+
+
+def accepted_unanswered(path):
+    """The warning when the trace accepted a probe that never got an answer."""
+    return (
+        "the trace shows the probe accepted (%s) but nothing came back and no reply was traced: something the "
+        "trace does not see dropped it, so the verdict is unknown" % (" -> ".join(path) or "no chain")
+    )

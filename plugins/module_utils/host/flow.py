@@ -15,7 +15,7 @@ from ansible_collections.dockernet.packetflow.plugins.module_utils.analysis impo
 from ansible_collections.dockernet.packetflow.plugins.module_utils.analysis.journeys import build_journeys
 from ansible_collections.dockernet.packetflow.plugins.module_utils.analysis.pcap import PcapError, read_capture
 from ansible_collections.dockernet.packetflow.plugins.module_utils.catalogue import plan, verdict
-from ansible_collections.dockernet.packetflow.plugins.module_utils.host import docker_api, probe
+from ansible_collections.dockernet.packetflow.plugins.module_utils.host import docker_api, nft_rules, probe
 from ansible_collections.dockernet.packetflow.plugins.module_utils.host import facts as hostfacts
 from ansible_collections.dockernet.packetflow.plugins.module_utils.host.capture import netns_prefix
 from ansible_collections.dockernet.packetflow.plugins.module_utils.host.cleanup import reap_run
@@ -309,14 +309,31 @@ def same_bridge_untraced(src, dst, facts):
     return None
 
 
+def unanswered(item, packets):
+    """True when a TCP or ICMP probe the trace shows accepted got nothing back, and no reply was traced:
+    something the trace does not see (an untraced nftables table, a host firewall) dropped it."""
+    return (
+        item.get("answered") is False
+        and item["proto"] in ("tcp", "icmp")
+        and not any(packet.get("direction") == "reply" for packet in packets)
+    )
+
+
 def flow_verdict(result, run, expected, facts):
     """Build the journeys of a finished flow, name the deciding rule's owner, check the policy."""
     ruleset_path = run.write_ruleset()
     pcaps = run.pcaps()
     journeys = build_journeys(run.lines, trace_format=run.tracer.trace_format, ruleset=run.ruleset, pcaps=pcaps)
     packets = journeys["packets"]
+    rules, native = nft_rules.read_ruleset(run.runner)
+    nft_rules.fill_rule_texts(packets, rules)
+    if native and run.backend == "legacy":
+        result["warnings_list"].append(narrate.untraced_tables(native))
     seen = verdict.observe(run.traffic, packets)
     result["warnings_list"] += seen.pop("notes") + run.tracer.warnings
+    if seen["fate"] == "delivered" and unanswered(run.traffic[0], packets):
+        result["warnings_list"].append(narrate.accepted_unanswered(seen["path"]))
+        seen.update(fate="unknown", at=None, fate_at=None)
     observed = policy.flow_observed(seen, {b["bridge"] for b in facts["bridges"]})
     passed, lines = policy.check(expected, observed)
     lost = lost_events(run)

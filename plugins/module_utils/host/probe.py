@@ -94,3 +94,5 @@ def send(item, count, interval, timeout, env=None):
         item["output"] = proc.stdout.decode("utf-8", "replace")[-800:]
     except subprocess.TimeoutExpired:
         item["ok"], item["output"] = False, "the probe did not end within %s s and was stopped" % limit
+    # Anything that came back, a TCP reset or an ICMP error included, proves the far end was reached.
+    item["answered"] = item["ok"] or ": refused" in item["output"]

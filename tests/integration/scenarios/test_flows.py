@@ -14,6 +14,15 @@ from conftest import run_module, sh, snapshot
 PREFIX = "pfu-"
 HOSTNET_PORT = 18473
 UNROUTABLE = "198.51.100.77"
+FIREWALLD_PORT = 18474
+# firewalld's own nftables table, next to Docker's iptables rules, as firewalld (nftables back end) makes it.
+FIREWALLD = """table inet firewalld {
+  chain filter_INPUT {
+    type filter hook input priority filter + 10; policy accept;
+    ip saddr 198.51.100.0/24 tcp dport %d drop
+  }
+}
+""" % FIREWALLD_PORT
 
 
 def docker(*args):
@@ -65,6 +74,9 @@ def setup():
         run("web", "-p", "0:80", "mybusybox:latest", "httpd", "-f", "-p", "80", "-h", "/")
         run("hostnet", "--network", "host", "mybusybox:latest", "httpd", "-f", "-p", str(HOSTNET_PORT), "-h", "/")
         run("alone", "--network", "none", "mybusybox:latest", "sleep", "3600")
+        run("hostnet2", "--network", "host", "mybusybox:latest", "httpd", "-f", "-p", str(FIREWALLD_PORT), "-h", "/")
+        subprocess.run(["nft", "-f", "-"], input=FIREWALLD, text=True, check=True)
+        made["firewalld"] = True
         # A route of the user's that makes one documentation address unreachable.
         subprocess.run(["ip", "route", "add", "unreachable", UNROUTABLE], check=True)
         made["route"] = True
@@ -85,6 +97,8 @@ def setup():
         port = docker("port", PREFIX + "web", "80/tcp").splitlines()[0].rsplit(":", 1)[1]
         yield {"web_ip": web_ip, "api_ip": api_ip, "port": int(port)}
     finally:
+        if made.get("firewalld"):
+            subprocess.run(["nft", "delete", "table", "inet", "firewalld"], check=False)
         if made.get("route"):
             subprocess.run(["ip", "route", "del", "unreachable", UNROUTABLE], check=False)
         for rule in reversed(made["rules"]):
@@ -166,6 +180,21 @@ def test_ufw_chain_drop_of_a_host_network_server(untouched, tmp_path):
     assert result["observed"]["owner"] == "ufw"
     assert result["observed"]["at"].startswith("filter:ufw-user-input")
     assert "ufw's" in result["explanation"]
+
+
+def test_firewalld_table_next_to_dockers_rules(untouched, tmp_path):
+    result = flow(tmp_path, src="outside", dst="host", port=FIREWALLD_PORT)
+    assert not result.get("failed"), result.get("msg")
+    if backend() == "nft":
+        # xtables-monitor sees every table's trace: the drop is firewalld's, with its rule's text.
+        assert result["observed"]["verdict"] == "denied"
+        assert result["observed"]["owner"] == "firewalld"
+        assert result["observed"]["rule_text"] == "ip saddr 198.51.100.0/24 tcp dport %d drop" % FIREWALLD_PORT
+    else:
+        # The kernel log shows iptables-legacy only: the flow is not called allowed, and the warnings say why.
+        assert result["observed"]["verdict"] == "unknown"
+        assert any("inet firewalld" in w for w in result["warnings_list"])
+        assert any("nothing came back" in w for w in result["warnings_list"])
 
 
 def test_host_to_host_network_server_over_loopback(untouched, tmp_path):
