@@ -143,7 +143,7 @@ class FlowWorkload:
             found.append((peer["veth"], "%s:%s" % (peer["netns"], peer["veth"]), {"netns": peer["netns"]}))
             found.append((peer["host_veth"], None, {}))
         if not (self.src["kind"] == "container" and self.src["network_mode"] == "none"):
-            found.append((self.dst.get("route_dev"), None, {}))
+            found.append((self.dst.get("egress"), None, {}))
             if target:
                 found.append((egress(self.src, target["address"]), None, {}))
         return found
@@ -223,7 +223,7 @@ def resolve_endpoints(params, client, facts):
         dummy, prefsrc, dummy2 = route(dst["address"], pid)
         if src["kind"] in ("host", "address") and not src["address"]:
             src["address"] = prefsrc
-    dst["route_dev"] = egress(src, dst["address"])
+    dst["egress"] = egress(src, dst["address"])
     return src, dst
 
 
