@@ -27,9 +27,9 @@ _LIMITS = (
     ("icmp_code", 255),
     ("icmp_id", 65535),
     ("icmp_seq", 65535),
-    ("hop_limit", 255),
-    ("flow_label", 1048575),
 )
+# Those of an IPv6 packet, checked when it has a hop limit.
+_IPV6_LIMITS = (("hop_limit", 255), ("flow_label", 1048575))
 _ADDRESSES: dict[str, bool] = {}
 _KEY_VALUE = re.compile(r"([A-Z]+)=(\S*)")
 
@@ -64,7 +64,7 @@ def check_fields(fields):
         value = fields.get(side)
         if not isinstance(value, str) or not is_address(value):
             raise ValueError("%s=%r is not an IP address" % (side.upper(), value))
-    for key, top in _LIMITS:
+    for key, top in _LIMITS + _IPV6_LIMITS if "hop_limit" in fields else _LIMITS:
         value = fields.get(key)
         if value is not None and not 0 <= value <= top:
             raise ValueError("%s=%r is out of range (0-%d)" % (key, value, top))

@@ -196,7 +196,7 @@ def _packet(text):
     words = set(fields.split())
     packet = {
         "trace_id": trace_id,
-        "family": FAMILIES.get(int(family)) if family.isdigit() else None,
+        "family": FAMILIES.get(family),
         "in": values.get("IN", ""),
         "out": values.get("OUT", ""),
         "src": values["SRC"],
