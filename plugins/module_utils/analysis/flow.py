@@ -10,13 +10,18 @@ on packets that matched are learned and match too.
 
 from __future__ import annotations
 
+import ipaddress
+
+from ansible_collections.dockernet.packetflow.plugins.module_utils.analysis.fields import ipv6_text
+
 FLOW_KEYS = ("src", "dst", "proto", "sport", "dport")
 _LEARNED_LIMIT = 4096
 _NEEDLE_LIMIT = 64
 
 
 def normalize_flow(flow):
-    """Validate a flow dict; return it with ports as int and proto upper-case.
+    """Validate a flow dict; return it with ports as int, proto upper-case (ICMPv6 as the parsers
+    name it) and IPv6 addresses in short form.
 
     Raises ValueError for unknown keys or bad values.
     """
@@ -38,9 +43,9 @@ def normalize_flow(flow):
                 raise ValueError("flow %s out of range: %r" % (key, value))
             clean[key] = port
         elif key == "proto":
-            clean[key] = str(value).upper()
+            clean[key] = "ICMPv6" if str(value).upper() == "ICMPV6" else str(value).upper()
         else:
-            clean[key] = str(value)
+            clean[key] = ipv6_text(str(value))
     return clean
 
 
@@ -53,7 +58,7 @@ class FlowFilter:
         self.addresses = set(self.flow[key] for key in ("src", "dst") if key in self.flow)
         if self.addresses:
             # "SRC=a DST=b " (legacy, xtables-monitor) and "ip saddr a " (nft monitor)
-            self.needles = sorted("%s " % address for address in self.addresses)
+            self.needles = _address_needles(self.addresses)
         else:
             # "SPT=p" (legacy), "SPORT=p" (xtables-monitor), "sport p" (nft monitor)
             self.needles = sorted(
@@ -111,7 +116,7 @@ class FlowFilter:
         if self.addresses:
             if not self.addresses.intersection((event["src"], event["dst"])):
                 self.addresses.update((event["src"], event["dst"]))
-                self._set_needles(["%s " % address for address in self.addresses])
+                self._set_needles(_address_needles(self.addresses))
         else:
             ports = [event.get(key) for key in ("sport", "dport") if event.get(key) is not None]
             new = [form % port for port in ports for form in ("=%d ", "port %d ")]
@@ -121,6 +126,19 @@ class FlowFilter:
     def _set_needles(self, needles):
         """Too many needles to test on every line: read every line (exact matching stays)."""
         self.needles = sorted(needles) if len(needles) <= _NEEDLE_LIMIT else []
+
+
+def _address_needles(addresses):
+    """The texts an address is written as in trace lines: an IPv6 one also with all 32 digits (nf_log)."""
+    needles = set()
+    for address in addresses:
+        needles.add("%s " % address)
+        if ":" in address:
+            try:
+                needles.add("%s " % ipaddress.IPv6Address(address).exploded)
+            except ValueError:
+                pass
+    return sorted(needles)
 
 
 def _header_tuple(event):

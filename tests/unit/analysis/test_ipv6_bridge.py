@@ -237,3 +237,21 @@ def test_one_pass_reading_of_ipv6_lines_gives_what_field_by_field_reading_gives(
         assert event == parse_line(line)
         compared += 1
     assert compared == 50
+
+
+def test_a_flow_of_ipv6_addresses_keeps_its_lines_in_any_spelling():
+    """nf_log writes all 32 digits: the flow's short address finds them, and a long one is read too."""
+    for flow in ({"src": "2001:db8:1::a", "dport": 8081}, {"src": "2001:0DB8:0001::000A", "dport": 8081}):
+        result = build_journeys(read_lines("ipv6-legacy.kmsg.txt"), flow=flow)
+        assert [(found["summary"], found["hops"][0]["family"]) for found in result["packets"]] == [
+            ("2001:db8:1::a:34982 > 2001:db8:2::c:8081 TCP", "bridge"),
+            ("2001:db8:1::a:34982 > 2001:db8:2::c:8081 TCP SYN", "ip6"),
+        ] * 2
+    echo = build_journeys(read_lines("ipv6-legacy.kmsg.txt"), flow={"dst": "2001:db8:2::c", "proto": "icmpv6"})
+    assert [found["summary"] for found in echo["packets"] if found["hops"][0]["family"] == "ip6"] == [
+        "2001:db8:1::a > 2001:db8:2::c ICMPv6 echo-request id 24555 seq 0",
+        "2001:db8:2::c > fe80::64da:7dff:feff:2779 ICMPv6 nd-neighbor-advert",
+        "2001:db8:2::c > ff02::1:ff00:1 ICMPv6 nd-neighbor-solicit",
+        "2001:db8:2::1 > 2001:db8:2::c ICMPv6 nd-neighbor-advert",
+        "2001:db8:2::c > 2001:db8:1::a ICMPv6 echo-reply id 24555 seq 0",
+    ]
