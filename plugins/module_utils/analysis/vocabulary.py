@@ -71,7 +71,7 @@ ICMPV6_ECHO = (128, 129)
 # IP protocol numbers of the headers the analysis reads.
 IP_PROTOCOLS = {1: "ICMP", 6: "TCP", 17: "UDP", 58: "ICMPv6"}
 # Address families by the number netfilter gives them (NFPROTO_*, as text), named as nft names them.
-FAMILIES = {"2": "ip", "7": "bridge", "10": "ip6"}
+FAMILIES = {"1": "inet", "2": "ip", "3": "arp", "5": "netdev", "7": "bridge", "10": "ip6"}
 # IPv6 extension headers a pcap reader skips to reach the transport header (hop-by-hop,
 # routing, destination options); the fragment header (44) ends the reading.
 IPV6_EXTENSIONS = (0, 43, 60)

@@ -268,3 +268,24 @@ def test_a_stopped_container_is_refused(untouched, tmp_path):
     finally:
         docker("start", PREFIX + "alone")
     assert result["failed"] and "container pfu-alone is exited, not running" in result["msg"], result["msg"]
+
+
+def test_a_back_end_that_cannot_be_traced_is_refused(untouched, tmp_path):
+    """The trace tool of the back end holding Docker's rules is missing (hidden from the module's lookup)."""
+    import docker as docker_sdk
+    from ansible.module_utils.common.process import get_bin_path
+
+    from ansible_collections.dockernet.packetflow.plugins.module_utils.host.flow import run_flow
+
+    hidden = "xtables-monitor" if backend() == "nft" else "iptables-legacy-save"
+
+    def lookup(tool):
+        return None if tool == hidden else get_bin_path(tool)
+
+    params = dict(name=None, src=PREFIX + "api", dst=PREFIX + "db", proto="tcp", port=5432, mode="probe", count=1,
+                  interval=0.2, duration=10, max_packets=100, expect=None, fail_on_mismatch=True,
+                  workdir=str(tmp_path / "w"), run_id=None, docker_host="unix:///var/run/docker.sock", timeout=3)
+    with pytest.raises(RuntimeError, match="%s is not installed but Docker's rules are on the %s back end" % (
+            hidden, backend())):
+        run_flow(params, False, docker_sdk, lookup)
+    assert not (tmp_path / "w").exists()

@@ -36,6 +36,7 @@ def test_a_firewalld_drop_traced_by_handle_gets_its_text():
     nft_rules.fill_rule_texts(packets, rules)
     assert packets[0]["fate"] == "dropped"
     assert packets[0]["fate_at"]["table"] == "firewalld"
+    assert [hop["family"] for hop in packets[0]["hops"]] == ["ip", "ip", "inet"]
     assert packets[0]["fate_at"]["rule_text"] == "ip saddr 198.51.100.0/24 tcp dport 18474 drop"
 
 
