@@ -15,8 +15,8 @@ host of the fleet, which proves that concurrent legacy traces read from the one
 shared kernel log were told apart. Each host's own flows (group_vars `flows`)
 ran without error. Then the fleet index: every host has a row, cross_network,
 whose path differs between Docker versions, is marked as drift (or split)
-exactly on the hosts whose "drift" lists it, and in the flows matrix each flow
-is marked as drift exactly on the hosts whose "flow_drift" lists it.
+exactly on the hosts whose "drift" lists it, and in the flows matrix every
+flow is marked as drift exactly on the hosts whose "flow_drift" lists it.
 """
 
 import ipaddress
@@ -172,7 +172,9 @@ def main(reports, expect):
             errors.append("fleet index: cross_network on %s is %smarked as drift" % (host, "" if host in drift else "not "))
         if not marker:
             errors.append("fleet index: no flows matrix")
-        for name in sorted({n for want in expect.values() for n in want.get("flow_drift", [])}):
+        heads = Cells()
+        heads.feed(marker + flows_html)
+        for name in heads.head[1:]:
             hosts = marked_hosts(marker + flows_html, expect, name, errors)
             flow_drift += ["%s: %s" % (name, h) for h in hosts]
             for host in drift_mismatches(hosts, expect, name, "flow_drift"):
