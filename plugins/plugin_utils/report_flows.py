@@ -52,21 +52,24 @@ def outcome(flow):
 
 
 def endpoint(end):
-    """One line for a flow's source or destination, e.g. ``container api (172.18.0.2)``."""
+    """One line for a flow's source or destination, e.g. ``container api (172.18.0.2), network app_net``."""
     end = end or {}
     label = " ".join(str(p) for p in (end.get("kind") or "?", end.get("name") or "") if p)
     address = end.get("address")
     if address:
         label += " (%s%s)" % (address, ":%s" % end["port"] if end.get("port") is not None else "")
+    if end.get("network_mode"):
+        label += ", network %s" % end["network_mode"]
     published = end.get("published") or {}
     if published:
-        label += ", published %s:%s → %s %s:%s" % (
-            published.get("host_address") or "?",
+        label += ", published port %s → %s %s:%s" % (
             published.get("host_port") or "?",
             published.get("container") or "container",
             published.get("address") or "?",
             published.get("port") or "?",
         )
+    if end.get("egress"):
+        label += ", leaves the host by %s" % end["egress"]
     return label
 
 

@@ -145,3 +145,12 @@ def test_junit_is_written_once_and_not_rewritten(tmp_path):
     first = report_render.render(docs, str(tmp_path))
     assert first["changed"] and oct(os.stat(first["junit"]).st_mode & 0o777) == "0o644"
     assert report_render.render(docs, str(tmp_path))["changed"] is False
+
+
+def test_endpoints_name_the_published_ports_target_and_the_egress():
+    dst = dict(kind="address", address="192.0.2.5", port=8080, egress="eth0",
+               published=dict(container="web", address="172.17.0.2", port=80, host_port=8080, network="bridge"))
+    assert report_flows.endpoint(dst) == (
+        "address (192.0.2.5:8080), published port 8080 → web 172.17.0.2:80, leaves the host by eth0")
+    assert report_flows.endpoint(dict(kind="host")) == "host"
+    assert report_flows.endpoint(None) == "?"
