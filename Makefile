@@ -17,8 +17,8 @@ PYTEST_ARGS ?=
 # Controller packages; the roles install what the targets need.
 CONTROLLER_APT := python3 python3-venv python3-pip make git rsync sudo
 # What the tests need beyond what the roles install: debootstrap for the test hosts' images,
-# Debian's registry, htpasswd and openssl for the registry tests.
-TEST_APT := debootstrap docker-registry apache2-utils openssl
+# Debian's registry, htpasswd and openssl for the registry tests, gcc for a distroless test image.
+TEST_APT := debootstrap docker-registry apache2-utils openssl gcc libc6-dev
 
 export PATH := $(BIN):$(PATH)
 export ANSIBLE_COLLECTIONS_PATH := $(COLLECTIONS)

@@ -14,6 +14,7 @@ from conftest import run_module, sh, snapshot
 PREFIX = "pfu-"
 HOSTNET_PORT = 18473
 UNROUTABLE = "198.51.100.77"
+DISTROLESS = "pfu-distroless:test"
 FIREWALLD_PORT = 18474
 # firewalld's own nftables table, next to Docker's iptables rules, as firewalld (nftables back end) makes it.
 FIREWALLD = """table inet firewalld {
@@ -42,6 +43,14 @@ def address(name, network):
     return docker("inspect", "-f", "{{(index .NetworkSettings.Networks \"%s\").IPAddress}}" % network, name)
 
 
+def build_distroless(workdir):
+    """An image with nothing but one static binary that waits (no shell, no tools), built here from scratch."""
+    (workdir / "pause.c").write_text("#include <unistd.h>\nint main(void) { for (;;) pause(); }\n")
+    subprocess.run(["gcc", "-static", "-Os", "-s", "-o", str(workdir / "pause"), str(workdir / "pause.c")], check=True)
+    (workdir / "Dockerfile").write_text("FROM scratch\nCOPY pause /pause\nENTRYPOINT [\"/pause\"]\n")
+    subprocess.run(["docker", "build", "-q", "-t", DISTROLESS, str(workdir)], check=True, capture_output=True)
+
+
 def user_state():
     """The user's own objects: every container and network, every rule (counters aside), the sysctls."""
     rules = sh(["iptables-%s-save" % backend()])
@@ -57,7 +66,7 @@ def user_state():
 
 
 @pytest.fixture(scope="module")
-def setup():
+def setup(tmp_path_factory):
     """The user's own containers, networks and rules; removed at the end whatever happened."""
     made = {"containers": [], "networks": [], "rules": []}
 
@@ -70,6 +79,9 @@ def setup():
         made["networks"].append(PREFIX + "app")
         run("db", "--network", PREFIX + "app", "mybusybox:latest", "httpd", "-f", "-p", "5432", "-h", "/")
         run("api", "--network", PREFIX + "app", "mybusybox:latest", "sleep", "3600")
+        build_distroless(tmp_path_factory.mktemp("distroless"))
+        made["image"] = True
+        run("bare", "--network", PREFIX + "app", DISTROLESS)
         run("side", "--network", "container:%sapi" % PREFIX, "mybusybox:latest", "sleep", "3600")
         run("web", "-p", "0:80", "mybusybox:latest", "httpd", "-f", "-p", "80", "-h", "/")
         run("hostnet", "--network", "host", "mybusybox:latest", "httpd", "-f", "-p", str(HOSTNET_PORT), "-h", "/")
@@ -111,6 +123,8 @@ def setup():
             subprocess.run(["docker", "rm", "-f", name], capture_output=True, check=False)
         for name in made["networks"]:
             subprocess.run(["docker", "network", "rm", name], capture_output=True, check=False)
+        if made.get("image"):
+            subprocess.run(["docker", "image", "rm", DISTROLESS], capture_output=True, check=False)
 
 
 @pytest.fixture
@@ -141,6 +155,13 @@ def test_same_bridge_flow_is_allowed_through_forward(untouched, tmp_path):
     assert result["stats"]["captured"] > 0
     if open("/proc/sys/net/bridge/bridge-nf-call-iptables").read().strip() == "1":
         assert "filter:FORWARD" in result["observed"]["path"]
+
+
+def test_a_distroless_source_needs_nothing_in_its_image(untouched, tmp_path):
+    result = flow(tmp_path, src=PREFIX + "bare", dst=PREFIX + "db", port=5432, expect={"verdict": "allowed"})
+    assert not result.get("failed"), result.get("msg")
+    assert result["traffic"][0]["ok"] is True
+    assert "connected" in result["traffic"][0]["output"]
 
 
 def test_docker_user_drop_is_named_as_the_users(untouched, tmp_path):
