@@ -13,7 +13,8 @@ version_added: 0.2.0
 description:
   - Traces one flow between your own endpoints (running containers on any network mode, the host,
     an address on or beyond the host, or an outside client the run creates) through every netfilter
-    chain it crosses, Docker's and yours (DOCKER-USER, ufw's chains, plain rules), and through
+    chain it crosses, Docker's and yours (DOCKER-USER, ufw's chains, firewalld's nftables table, plain
+    rules), and through
     tcpdump on every interface on its path.
   - Resolves everything before it changes anything - the containers, their addresses and veths, the
     bridge, the egress interface (C(ip route get)), and the container a published host port is
@@ -122,6 +123,9 @@ attributes:
 notes:
   - O(timeout) bounds each probe's wait and each capture start.
   - IPv4 flows only so far.
+  - On the iptables-nft back end the trace also sees native nftables tables (firewalld's); on
+    iptables-legacy it does not, so a probe the trace shows accepted but that got no answer is
+    reported with verdict C(unknown) and a warning naming those tables.
 seealso:
   - module: dockernet.packetflow.packetflow_scenario
   - module: dockernet.packetflow.packetflow_cleanup
