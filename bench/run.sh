@@ -12,3 +12,5 @@ echo "== report rendering (10,000 packets)"
 "$python" bench/report/bench_report.py
 echo "== scenarios against the hand-written baseline"
 bench/scenarios/run.sh
+echo "== one probed flow (packetflow_flow, its playbook) against the hand-written baseline"
+"$python" bench/flows/bench_flows.py

@@ -29,8 +29,9 @@ REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 VENV = os.environ.get("VENV", os.path.join(REPO, ".venv"))
 PYTHON = os.path.join(VENV, "bin", "python")
 COLLECTIONS = os.path.join(VENV, "collections")
-MODULE = os.path.join(COLLECTIONS, "ansible_collections", "dockernet", "packetflow", "plugins", "modules",
-                      "packetflow_flow.py")
+MODULE = os.path.join(
+    COLLECTIONS, "ansible_collections", "dockernet", "packetflow", "plugins", "modules", "packetflow_flow.py"
+)
 RESULTS = os.path.join(REPO, "bench", "results")
 PREFIX = "pfbf-"
 NETWORK, SRC, DST, PORT = PREFIX + "app", PREFIX + "api", PREFIX + "db", 5432
@@ -96,8 +97,9 @@ def leftovers():
 def timed(argv, env=None, cwd=None):
     """(wall s, CPU s, rc, stdout): CPU is user+system of the process and the children it waited for."""
     started = time.perf_counter()
-    proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=env, cwd=cwd,
-                            start_new_session=True)
+    proc = subprocess.Popen(
+        argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=env, cwd=cwd, start_new_session=True
+    )
     stuck = threading.Timer(LIMIT, os.killpg, (proc.pid, signal.SIGTERM))
     stuck.start()
     try:
@@ -111,8 +113,16 @@ def timed(argv, env=None, cwd=None):
 
 
 def module_args(opts, workdir):
-    return {"src": SRC, "dst": DST, "proto": "tcp", "port": PORT, "count": opts.count, "interval": opts.interval,
-            "timeout": opts.timeout, "workdir": workdir}
+    return {
+        "src": SRC,
+        "dst": DST,
+        "proto": "tcp",
+        "port": PORT,
+        "count": opts.count,
+        "interval": opts.interval,
+        "timeout": opts.timeout,
+        "workdir": workdir,
+    }
 
 
 def run_module(opts, work):
@@ -123,13 +133,18 @@ def run_module(opts, work):
     wall, cpu, rc, out = timed([PYTHON, MODULE, path], env=dict(os.environ, PYTHONPATH=COLLECTIONS))
     shutil.rmtree(workdir)
     try:
-        result = json.loads(out[out.index("{"):])
+        result = json.loads(out[out.index("{") :])
     except ValueError:
         raise RuntimeError("module printed no JSON (rc %s): %s" % (rc, out[-2000:])) from None
     if result.get("failed") or not result["traffic"][0]["ok"] or not result["stats"]["captured"]:
         raise RuntimeError("module run failed: %s" % (result.get("msg") or result.get("traffic")))
-    return {"wall": wall, "cpu": cpu, "inside_run_flow": result["seconds"],
-            "interfaces": len(result["path"]["interfaces"]), "trace_events": result["stats"]["trace_events"]}
+    return {
+        "wall": wall,
+        "cpu": cpu,
+        "inside_run_flow": result["seconds"],
+        "interfaces": len(result["path"]["interfaces"]),
+        "trace_events": result["stats"]["trace_events"],
+    }
 
 
 def run_playbook(opts, work):
@@ -148,36 +163,50 @@ def run_playbook(opts, work):
 
 def run_script(opts, work):
     workdir = tempfile.mkdtemp(dir=work)
-    argv = [os.path.join(REPO, "bench", "flows", "baseline.sh"), SRC, DST, str(PORT), str(opts.count),
-            str(opts.interval), workdir]
+    argv = [
+        os.path.join(REPO, "bench", "flows", "baseline.sh"),
+        SRC,
+        DST,
+        str(PORT),
+        str(opts.count),
+        str(opts.interval),
+        workdir,
+    ]
     wall, cpu, rc, out = timed(argv)
     shutil.rmtree(workdir)
     if rc != 0:
         raise RuntimeError("baseline.sh failed (rc %s): %s" % (rc, out[-2000:]))
-    return {"wall": wall, "cpu": cpu}
+    return {"wall": wall, "cpu": cpu, "summary": out.strip().splitlines()[-1]}
 
 
 PATHS = (("module", run_module), ("playbook", run_playbook), ("script", run_script))
 
 
 def summarise(runs):
-    med = {name: {key: statistics.median(r[key] for r in rows) for key in ("wall", "cpu")}
-           for name, rows in runs.items()}
-    ratios = {"%s/script" % name: {key: round(med[name][key] / med["script"][key], 2) for key in ("wall", "cpu")}
-              for name in ("module", "playbook")}
+    med = {
+        name: {key: statistics.median(r[key] for r in rows) for key in ("wall", "cpu")} for name, rows in runs.items()
+    }
+    ratios = {
+        "%s/script" % name: {key: round(med[name][key] / med["script"][key], 2) for key in ("wall", "cpu")}
+        for name in ("module", "playbook")
+    }
     return med, ratios
 
 
 def markdown(doc):
-    lines = ["flows benchmark, %s, back end %s, N=%d each (interleaved), probe %d x tcp/%d every %s s"
-             % (doc["when"], doc["backend"], doc["runs"], doc["count"], PORT, doc["interval"]), "",
-             "| path | median wall s | median CPU s | wall ratio to script | CPU ratio to script |",
-             "|---|---|---|---|---|"]
+    lines = [
+        "flows benchmark, %s, back end %s, N=%d each (interleaved), probe %d x tcp/%d every %s s"
+        % (doc["when"], doc["backend"], doc["runs"], doc["count"], PORT, doc["interval"]),
+        "",
+        "| path | median wall s | median CPU s | wall ratio to script | CPU ratio to script |",
+        "|---|---|---|---|---|",
+    ]
     for name in ("module", "playbook", "script"):
         med = doc["median"][name]
         ratio = doc["ratio"].get("%s/script" % name, {"wall": 1.0, "cpu": 1.0})
-        lines.append("| %s | %.2f | %.2f | %.2f | %.2f |" % (name, med["wall"], med["cpu"], ratio["wall"],
-                                                            ratio["cpu"]))
+        lines.append(
+            "| %s | %.2f | %.2f | %.2f | %.2f |" % (name, med["wall"], med["cpu"], ratio["wall"], ratio["cpu"])
+        )
     return "\n".join(lines) + "\n"
 
 
@@ -191,9 +220,17 @@ def measure(opts):
                 figures = run(opts, work)
                 if round_no >= opts.warmup:
                     runs[name].append(figures)
-                print("%-8s round %d: %.2f s wall, %.2f s CPU%s" % (
-                    name, round_no + 1 - opts.warmup, figures["wall"], figures["cpu"],
-                    " (warm-up)" if round_no < opts.warmup else ""), flush=True)
+                print(
+                    "%-8s round %d: %.2f s wall, %.2f s CPU%s"
+                    % (
+                        name,
+                        round_no + 1 - opts.warmup,
+                        figures["wall"],
+                        figures["cpu"],
+                        " (warm-up)" if round_no < opts.warmup else "",
+                    ),
+                    flush=True,
+                )
     finally:
         teardown()
         shutil.rmtree(work, ignore_errors=True)
@@ -217,10 +254,19 @@ def main():
         fcntl.flock(lock, fcntl.LOCK_EX)
     runs = measure(opts)
     med, ratios = summarise(runs)
-    doc = {"when": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "backend": backend(),
-           "cpus": os.cpu_count(), "runs": opts.runs, "warmup": opts.warmup, "count": opts.count,
-           "interval": opts.interval, "median": med, "ratio": ratios, "target": "module <= 1.2x script",
-           "samples": runs}
+    doc = {
+        "when": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "backend": backend(),
+        "cpus": os.cpu_count(),
+        "runs": opts.runs,
+        "warmup": opts.warmup,
+        "count": opts.count,
+        "interval": opts.interval,
+        "median": med,
+        "ratio": ratios,
+        "target": "module <= 1.2x script",
+        "samples": runs,
+    }
     os.makedirs(RESULTS, exist_ok=True)
     with open(os.path.join(RESULTS, "flows.json"), "w") as handle:
         json.dump(doc, handle, indent=1)

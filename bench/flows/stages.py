@@ -22,8 +22,10 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import bench_flows as bench  # noqa: E402
+
 from ansible_collections.dockernet.packetflow.plugins.module_utils.host import (  # noqa: E402
     capture,
+    commands,
     docker_api,
     flow,
     reaper,
@@ -63,14 +65,38 @@ def timer(label, func):
     return wrapper
 
 
+def command_name(argv):
+    """The tool a command runs and its action (nsenter prefixes dropped): 'iptables-nft -D', 'nft list'."""
+    argv = [arg for arg in argv if not arg.startswith("--net=")]
+    argv = argv[1:] if argv[0] == "nsenter" else argv
+    action = next((arg for arg in argv[1:] if arg in ("-I", "-D", "list", "delete", "add") or " " in arg), "")
+    return ("%s %s" % (os.path.basename(argv[0]), action.split(" ")[0])).strip()
+
+
 def instrument():
     for owner, name, label in STAGES:
         setattr(owner, name, timer(label, getattr(owner, name)))
+    original = commands.Runner.run
+
+    def counted(self, argv, *args, **kwargs):
+        label = "command %s" % command_name(argv)
+        SPENT[label + " (count)"] += 1
+        return timer(label, original)(self, argv, *args, **kwargs)
+
+    commands.Runner.run = counted
 
 
 def params(opts, workdir):
-    args = dict(name=None, mode="probe", duration=10, max_packets=100, expect=None, fail_on_mismatch=True,
-                run_id=None, docker_host=docker_api.DEFAULT_DOCKER_HOST)
+    args = dict(
+        name=None,
+        mode="probe",
+        duration=10,
+        max_packets=100,
+        expect=None,
+        fail_on_mismatch=True,
+        run_id=None,
+        docker_host=docker_api.DEFAULT_DOCKER_HOST,
+    )
     args.update(bench.module_args(opts, workdir))
     return args
 
@@ -113,15 +139,26 @@ def main():
         if left:
             print("LEFT BEHIND:\n  " + "\n  ".join(left), file=sys.stderr)
     per_run, totals = per_run[1:], totals[1:]
-    median = {label: statistics.median(r.get(label, 0.0) for r in per_run) for dummy, dummy2, label in STAGES}
+    labels = [label for dummy, dummy2, label in STAGES]
+    labels += sorted({key for r in per_run for key in r if key.startswith("command")})
+    median = {label: statistics.median(r.get(label, 0.0) for r in per_run) for label in labels}
     median["import the module (fresh interpreter)"] = statistics.median(imports)
     median["run_flow total"] = statistics.median(totals)
     for label, seconds in median.items():
-        print("%-48s %6.3f s" % (label, seconds))
+        print("%-48s %6.3f%s" % (label, seconds, "" if label.endswith("(count)") else " s"))
     os.makedirs(bench.RESULTS, exist_ok=True)
     with open(os.path.join(bench.RESULTS, "flows_stages.json"), "w") as handle:
-        json.dump({"when": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "backend": bench.backend(),
-                   "runs": opts.runs, "median_seconds": median, "samples": per_run}, handle, indent=1)
+        json.dump(
+            {
+                "when": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+                "backend": bench.backend(),
+                "runs": opts.runs,
+                "median_seconds": median,
+                "samples": per_run,
+            },
+            handle,
+            indent=1,
+        )
 
 
 if __name__ == "__main__":
