@@ -37,6 +37,7 @@ from ansible_collections.dockernet.packetflow.plugins.module_utils.host.scenario
     lost_warning,
     preflight,
     strip,
+    trace_outputs,
 )
 
 
@@ -346,17 +347,7 @@ def flow_verdict(result, run, expected, facts):
         observed=observed,
         passed=passed,
         explanation=narrate.flow_outcome(result["flow"], observed, packets, untraced),
-        ruleset=dict(run.ruleset, hit=verdict.rules_hit(packets)),
-        artifacts={"pcaps": pcaps, "trace_log": run.tracer.log_path, "ruleset": ruleset_path},
-        stats={
-            "trace_events": len(run.lines),
-            "captured": sum(s.get("captured") or 0 for s in run.stats.values()),
-            "kernel_drops": sum(s.get("kernel_drops") or 0 for s in run.stats.values()),
-            "captures": run.stats,
-            "unparsed_lines": len(journeys.get("unparsed", [])),
-            "seconds": result["seconds"],
-            "lost": lost,
-        },
+        **trace_outputs(run, journeys, pcaps, ruleset_path, result["seconds"], lost),
     )
     if passed is False:
         result["mismatch"] = "flow %s: expected and observed differ\n%s\n%s" % (

@@ -160,6 +160,23 @@ def lost_warning(lost):
     )
 
 
+def trace_outputs(run, journeys, pcaps, ruleset_path, seconds, lost):
+    """The ruleset, artifacts and stats keys of a finished run's result (scenario or flow)."""
+    return {
+        "ruleset": dict(run.ruleset, hit=verdict.rules_hit(journeys["packets"])),
+        "artifacts": {"pcaps": pcaps, "trace_log": run.tracer.log_path, "ruleset": ruleset_path},
+        "stats": {
+            "trace_events": len(run.lines),
+            "captured": sum(s.get("captured") or 0 for s in run.stats.values()),
+            "kernel_drops": sum(s.get("kernel_drops") or 0 for s in run.stats.values()),
+            "captures": run.stats,
+            "unparsed_lines": len(journeys.get("unparsed", [])),
+            "seconds": seconds,
+            "lost": lost,
+        },
+    }
+
+
 def verdict_of(result, run, expected):
     """Build the journeys of a finished run and compare them with the expectation."""
     ruleset_path = run.write_ruleset()
@@ -178,17 +195,7 @@ def verdict_of(result, run, expected):
         observed=observed,
         passed=passed,
         explanation=narrate.outcome(run.traffic, expected, observed, packets),
-        ruleset=dict(run.ruleset, hit=verdict.rules_hit(packets)),
-        artifacts={"pcaps": pcaps, "trace_log": run.tracer.log_path, "ruleset": ruleset_path},
-        stats={
-            "trace_events": len(run.lines),
-            "captured": sum(s.get("captured") or 0 for s in run.stats.values()),
-            "kernel_drops": sum(s.get("kernel_drops") or 0 for s in run.stats.values()),
-            "captures": run.stats,
-            "unparsed_lines": len(journeys.get("unparsed", [])),
-            "seconds": result["seconds"],
-            "lost": lost,
-        },
+        **trace_outputs(run, journeys, pcaps, ruleset_path, result["seconds"], lost),
     )
     if not passed:
         result["mismatch"] = "scenario %s: expected and observed differ\n%s\n%s" % (
