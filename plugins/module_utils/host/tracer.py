@@ -239,8 +239,8 @@ class Tracer:
                 if rc != 0:
                     errors.append(err.strip())
             for obj in self.created:
-                dummy, listing, dummy2 = self._here(["nft", "list"] + obj)
-                if obj[0] == "table" and "chain " in listing:
+                # Only the table is listed first: it stays when chains of others remain in it.
+                if obj[0] == "table" and "chain " in self._here(["nft", "list"] + obj)[1]:
                     continue
                 self._here(["nft", "delete"] + obj)
         self.armed = []
