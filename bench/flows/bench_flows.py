@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """One probed flow end to end, three ways side by side and interleaved in one run (module, playbook,
 script, module, playbook, script, ...): packetflow_flow run the way Ansible runs it (JSON args file),
 ansible-playbook of a one-task play on localhost (connection local), and the hand-written
@@ -241,7 +240,7 @@ def measure(opts):
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n", maxsplit=1)[0])
     parser.add_argument("--runs", type=int, default=int(os.environ.get("PF_BENCH_RUNS", 5)))
     parser.add_argument("--warmup", type=int, default=1, help="unrecorded rounds first (default 1)")
     parser.add_argument("--count", type=int, default=3)

@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """Where the module's time goes: run_flow in-process on the same flow as bench_flows.py, each stage
 timed (wall) by wrapping the function that does it; the median of N runs per stage, and the import
 time of the module in a fresh interpreter. Root; dockerd running; takes the engine lock unless
@@ -110,7 +109,7 @@ def import_seconds():
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n", maxsplit=1)[0])
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--count", type=int, default=3)
     parser.add_argument("--interval", type=float, default=0.2)
