@@ -67,7 +67,8 @@ def host_state():
         "iptables-nft": _ruleset(["iptables-nft-save"]),
         "nft": _ruleset(["nft", "list", "ruleset"]),
         "alternative": os.path.realpath("/etc/alternatives/iptables"),
-        "sysctl": {k: Path("/proc/sys/net/netfilter", k).read_text() for k in ("nf_log/2", "nf_log/10", "nf_log_all_netns")},
+        "sysctl": {k: Path("/proc/sys/net/netfilter", k).read_text()
+                   for k in ("nf_log/2", "nf_log/10", "nf_log_all_netns")},
     }
 
 

@@ -1,4 +1,6 @@
 """Bad input to the roles fails before anything changes, with a message that names the fix."""
+from pathlib import Path
+
 import pytest
 
 from conftest import run_role
@@ -50,3 +52,38 @@ def test_no_docker_engine(unchanged_host):
 def test_iptables_backend_choice_is_checked(unchanged_host):
     proc = run_role("docker_engine", {"docker_engine_iptables_backend": "ebpf"})
     assert_failed_with(proc, "docker_engine_iptables_backend", "keep, legacy, nft")
+
+
+@pytest.mark.parametrize("families, needles", [
+    (["ipv4", "ipv5"], ["nf_log_families", "ipv5", "ipv4, ipv6"]),
+    ([], ["nf_log_families=[]", "non-empty list", "[ipv4, ipv6]"]),
+])
+def test_nf_log_family_that_does_not_exist(unchanged_host, families, needles):
+    proc = run_role("nf_log", {"nf_log_families": families})
+    assert_failed_with(proc, *needles)
+
+
+def dockerd_pid():
+    return Path("/var/run/docker.pid").read_text().strip()
+
+
+@pytest.mark.parametrize("settings, needles", [
+    ({"docker_engine_ipv6": True, "docker_engine_fixed_cidr_v6": "10.1.0.0/16"},
+     ["docker_engine_fixed_cidr_v6=10.1.0.0/16", "is not an IPv6 network", "fd00::/8"]),
+    ({"docker_engine_ipv6": True, "docker_engine_fixed_cidr_v6": "fd00:70f:1::1/64"},
+     ["docker_engine_fixed_cidr_v6=fd00:70f:1::1/64", "host bits set", "fd00:70f:1::/64"]),
+    ({"docker_engine_ipv6": True, "docker_engine_fixed_cidr_v6": "fe80::/64"},
+     ["docker_engine_fixed_cidr_v6=fe80::/64", "is not a unicast IPv6 subnet", "fd00::/8"]),
+    ({"docker_engine_ipv6": True, "docker_engine_daemon_options": {"fixed-cidr-v6": "fd00:70f:1::"}},
+     ["docker_engine_daemon_options['fixed-cidr-v6']=fd00:70f:1::", "prefix length", "fd00:70f:1::/64"]),
+    ({"docker_engine_fixed_cidr_v6": "fd00:70f:1::/64"},
+     ["docker_engine_fixed_cidr_v6=fd00:70f:1::/64", "docker_engine_ipv6=unset", "docker_engine_ipv6: true"]),
+    ({"docker_engine_ip6tables": True},
+     ["docker_engine_ip6tables=true", "Docker version 20.10", "experimental: true"]),
+    ({"docker_engine_ipv6": "maybe"}, ["docker_engine_ipv6", "'maybe' is not a valid boolean"]),
+])
+def test_docker_engine_ipv6_options_are_checked(unchanged_host, settings, needles):
+    pid = dockerd_pid()
+    proc = run_role("docker_engine", settings)
+    assert_failed_with(proc, *needles)
+    assert dockerd_pid() == pid

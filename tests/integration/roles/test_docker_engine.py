@@ -91,3 +91,61 @@ def test_invalid_daemon_json_fails_before_any_change(daemon_json):
     assert "is not valid JSON" in proc.stdout
     assert daemon_json.read_text() == "{not json"
     assert dockerd_pid() == pid
+
+
+IPV6_SUBNET = "fd00:70f:1::/64"
+IPV6_SYSCTLS = [Path("/proc/sys/net/ipv6/conf", dev, key)
+                for dev in ("all", "default", "docker0") for key in ("forwarding", "disable_ipv6", "accept_ra")]
+
+
+def default_bridge():
+    """EnableIPv6 and the IPAM subnets of Docker's default bridge."""
+    proc = subprocess.run(["docker", "network", "inspect", "bridge"], capture_output=True, text=True, check=True)
+    network = json.loads(proc.stdout)[0]
+    return network["EnableIPv6"], sorted(c["Subnet"] for c in network["IPAM"]["Config"] or [])
+
+
+def ipv6_state():
+    """What IPv6 on the default bridge changes on the host: sysctls, docker0's addresses, the v6 routes."""
+    def ip(*args):
+        return subprocess.run(["ip", "-6", *args], capture_output=True, text=True, check=True).stdout
+    return {"sysctl": {str(p): p.read_text() for p in IPV6_SYSCTLS if p.exists()},
+            "docker0": sorted(line.split()[3] for line in ip("-o", "addr", "show", "dev", "docker0").splitlines()),
+            "routes": ip("route", "show", "table", "all")}
+
+
+@pytest.fixture
+def ipv6_put_back():
+    """After daemon.json is restored (request this fixture first): IPv6 is off again and the host as before.
+
+    dockerd 20.10 leaves docker0's IPv6 addresses (fe80::1, the subnet's gateway) and the subnet's route behind
+    when IPv6 is turned off again: they are removed here.
+    """
+    before_bridge, before = default_bridge(), ipv6_state()
+    yield
+    assert default_bridge() == before_bridge
+    for path, value in before["sysctl"].items():
+        Path(path).write_text(value)
+    for address in set(ipv6_state()["docker0"]) - set(before["docker0"]):
+        subprocess.run(["ip", "-6", "addr", "del", address, "dev", "docker0"], check=True)
+    if IPV6_SUBNET in ipv6_state()["routes"] and IPV6_SUBNET not in before["routes"]:
+        subprocess.run(["ip", "-6", "route", "del", IPV6_SUBNET, "dev", "docker0"], check=True)
+    assert ipv6_state() == before
+
+
+def test_ipv6_on_the_default_bridge(ipv6_put_back, daemon_json):
+    assert not default_bridge()[0]
+    settings = {"docker_engine_ipv6": True, "docker_engine_fixed_cidr_v6": IPV6_SUBNET}
+    pid = dockerd_pid()
+    check = run_role("docker_engine", settings, check=True)
+    assert check.returncode == 0, check.stdout
+    assert recap(check.stdout)["changed"] > 0
+    assert not daemon_json.exists() and dockerd_pid() == pid
+    proc = run_role("docker_engine", settings)
+    assert proc.returncode == 0, proc.stdout
+    assert json.loads(daemon_json.read_text()) == {"ipv6": True, "fixed-cidr-v6": IPV6_SUBNET}
+    assert dockerd_pid() != pid and engine_answers()
+    enabled, subnets = default_bridge()
+    assert enabled and IPV6_SUBNET in subnets
+    again = run_role("docker_engine", settings)
+    assert recap(again.stdout)["changed"] == 0

@@ -9,7 +9,7 @@ import pytest
 from conftest import recap, run_role
 
 SYSCTL_FILE = Path("/etc/sysctl.d/90-packetflow-nf_log.conf")
-BINDINGS = {family: Path("/proc/sys/net/netfilter/nf_log", number) for family, number in (("ipv4", "2"), ("ipv6", "10"))}
+BINDINGS = {"ipv4": Path("/proc/sys/net/netfilter/nf_log/2"), "ipv6": Path("/proc/sys/net/netfilter/nf_log/10")}
 
 
 @pytest.fixture
