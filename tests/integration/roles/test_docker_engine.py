@@ -111,15 +111,17 @@ def ipv6_state():
         return subprocess.run(["ip", "-6", *args], capture_output=True, text=True, check=True).stdout
     return {"sysctl": {str(p): p.read_text() for p in IPV6_SYSCTLS if p.exists()},
             "docker0": sorted(line.split()[3] for line in ip("-o", "addr", "show", "dev", "docker0").splitlines()),
-            "routes": ip("route", "show", "table", "all")}
+            "routes": ip("route", "show", "table", "all"),
+            "ip6 tables": subprocess.run(["nft", "list", "tables", "ip6"], capture_output=True, text=True,
+                                         check=True).stdout.splitlines()}
 
 
 @pytest.fixture
 def ipv6_put_back():
     """After daemon.json is restored (request this fixture first): IPv6 is off again and the host as before.
 
-    dockerd 20.10 leaves docker0's IPv6 addresses (fe80::1, the subnet's gateway) and the subnet's route behind
-    when IPv6 is turned off again: they are removed here.
+    dockerd 20.10 leaves docker0's IPv6 addresses (fe80::1, the subnet's gateway), the subnet's route and the
+    ip6 tables it made for ip6tables behind when IPv6 is turned off again: they are removed here.
     """
     before_bridge, before = default_bridge(), ipv6_state()
     yield
@@ -130,6 +132,8 @@ def ipv6_put_back():
         subprocess.run(["ip", "-6", "addr", "del", address, "dev", "docker0"], check=True)
     if IPV6_SUBNET in ipv6_state()["routes"] and IPV6_SUBNET not in before["routes"]:
         subprocess.run(["ip", "-6", "route", "del", IPV6_SUBNET, "dev", "docker0"], check=True)
+    for table in set(ipv6_state()["ip6 tables"]) - set(before["ip6 tables"]):
+        subprocess.run(["nft", "delete", *table.split()], check=True)
     assert ipv6_state() == before
 
 
@@ -147,5 +151,19 @@ def test_ipv6_on_the_default_bridge(ipv6_put_back, daemon_json):
     assert dockerd_pid() != pid and engine_answers()
     enabled, subnets = default_bridge()
     assert enabled and IPV6_SUBNET in subnets
+    again = run_role("docker_engine", settings)
+    assert recap(again.stdout)["changed"] == 0
+
+
+def test_ip6tables_with_experimental_on_docker_20_10(ipv6_put_back, daemon_json):
+    settings = {"docker_engine_ipv6": True, "docker_engine_fixed_cidr_v6": IPV6_SUBNET,
+                "docker_engine_ip6tables": True, "docker_engine_daemon_options": {"experimental": True}}
+    proc = run_role("docker_engine", settings)
+    assert proc.returncode == 0, proc.stdout
+    assert json.loads(daemon_json.read_text()) == {"experimental": True, "ipv6": True, "fixed-cidr-v6": IPV6_SUBNET,
+                                                   "ip6tables": True}
+    assert engine_answers()
+    nat = subprocess.run(["ip6tables", "-t", "nat", "-S", "POSTROUTING"], capture_output=True, text=True, check=True)
+    assert "-A POSTROUTING -s %s ! -o docker0 -j MASQUERADE" % IPV6_SUBNET in nat.stdout
     again = run_role("docker_engine", settings)
     assert recap(again.stdout)["changed"] == 0
