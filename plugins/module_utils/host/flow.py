@@ -209,6 +209,11 @@ def resolve_endpoints(params, client, facts):
         )
     if dst["kind"] == "container" and dst["network_mode"] == "host":
         dst.update(kind="host", address=None)
+    if dst["kind"] == "container" and dst["network_mode"] == "none" and dst.get("id") != src.get("id"):
+        raise FlowError(
+            "dst: container %s has no network (network mode none): nothing but itself can reach it; "
+            "name another destination, or the same container as src" % dst["name"]
+        )
     if dst["kind"] == "container" and not dst["address"] and dst["network_mode"] != "none":
         raise FlowError("dst: container %s has no IPv4 address on any network; name another" % dst["name"])
     if src["kind"] == "container" and src["network_mode"] == "host":

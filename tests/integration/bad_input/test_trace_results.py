@@ -4,8 +4,8 @@ import yaml
 from bad_input_support import INTERNAL_ERRORS, REPO, run_module, run_playbook
 
 ROLE_TASKS = REPO / "roles" / "trace" / "tasks" / "main.yml"
-RESULT_TASKS = ("Start the list of results", "Keep each scenario's result without Ansible's own keys",
-                "Check that every scenario ran and reached its expected fate")
+RESULT_TASKS = ("Start the lists of results", "Keep each scenario's result without Ansible's own keys",
+                "Check that every scenario and flow ran and met its expectation")
 MISMATCH = "scenario cross_network: expected and observed differ"
 
 

@@ -54,7 +54,12 @@ def test_ipv6_logger_is_bound_and_persisted(ipv6_unbound):
 
 
 def test_ipv4_only_leaves_the_ipv6_binding_alone(ipv6_unbound):
+    def ipv6_lines():
+        text = SYSCTL_FILE.read_text() if SYSCTL_FILE.exists() else ""
+        return [line for line in text.splitlines() if "nf_log.10" in line]
+
+    before = ipv6_lines()
     proc = run_role("nf_log", {"nf_log_families": ["ipv4"]})
     assert proc.returncode == 0, proc.stdout
     assert bound("ipv6") == "NONE"
-    assert "nf_log.10" not in (SYSCTL_FILE.read_text() if SYSCTL_FILE.exists() else "")
+    assert ipv6_lines() == before

@@ -273,6 +273,8 @@ def test_check_mode_prints_the_plan_and_changes_nothing(untouched, tmp_path):
     ({"src": "host", "dst": PREFIX + "db", "proto": "icmp", "port": 80}, "port: 80 was given with proto icmp"),
     ({"src": "host", "dst": UNROUTABLE, "port": 80}, "this host cannot route 198.51.100.77"),
     ({"src": "192.0.2.9", "dst": PREFIX + "db", "port": 80}, "src: 192.0.2.9 is an address"),
+    ({"src": PREFIX + "api", "dst": PREFIX + "alone", "proto": "icmp"},
+     "dst: container pfu-alone has no network (network mode none)"),
     ({"src": "host", "dst": PREFIX + "db", "port": 80, "docker_host": "unix:///run/pf-none.sock"},
      "Docker is not reachable at unix:///run/pf-none.sock"),
 ])
