@@ -16,7 +16,6 @@ from ansible_collections.dockernet.packetflow.plugins.module_utils.analysis.jour
 from ansible_collections.dockernet.packetflow.plugins.module_utils.analysis.pcap import PcapError, read_capture
 from ansible_collections.dockernet.packetflow.plugins.module_utils.catalogue import plan, verdict
 from ansible_collections.dockernet.packetflow.plugins.module_utils.host import docker_api, nft_rules, probe
-from ansible_collections.dockernet.packetflow.plugins.module_utils.host import facts as hostfacts
 from ansible_collections.dockernet.packetflow.plugins.module_utils.host.capture import netns_prefix
 from ansible_collections.dockernet.packetflow.plugins.module_utils.host.cleanup import reap_run
 from ansible_collections.dockernet.packetflow.plugins.module_utils.host.endpoints import (
@@ -29,7 +28,7 @@ from ansible_collections.dockernet.packetflow.plugins.module_utils.host.endpoint
 )
 from ansible_collections.dockernet.packetflow.plugins.module_utils.host.lab import container_veth
 from ansible_collections.dockernet.packetflow.plugins.module_utils.host.ownership import check_run_id, new_run_id
-from ansible_collections.dockernet.packetflow.plugins.module_utils.host.peer import Peer, planned_peer
+from ansible_collections.dockernet.packetflow.plugins.module_utils.host.peer import Peer, outside_subnet, planned_peer
 from ansible_collections.dockernet.packetflow.plugins.module_utils.host.run import Run
 from ansible_collections.dockernet.packetflow.plugins.module_utils.host.scenario import (
     HOST_KEYS,
@@ -87,9 +86,7 @@ class FlowWorkload:
             if run.check_mode:
                 topology["peer"] = planned_peer()
             else:
-                net = hostfacts.free_peer_subnet()
-                if net is None:
-                    raise FlowError("no free documentation-range subnet for the outside client")
+                net = outside_subnet()
                 topology["peer"] = run.own(Peer(run.run_id, run.state, run.timeout, run.runner)).build(net)
             self.src["address"] = topology["peer"]["ip"]
         return topology

@@ -7,7 +7,20 @@ with documentation-range addresses and a default route through the host."""
 from __future__ import annotations
 
 from ansible_collections.dockernet.packetflow.plugins.module_utils.host.commands import RUNNER
+from ansible_collections.dockernet.packetflow.plugins.module_utils.host.facts import free_peer_subnet
 from ansible_collections.dockernet.packetflow.plugins.module_utils.host.ownership import Names
+
+
+def outside_subnet():
+    """The /30 the outside client gets, or RuntimeError naming the fix when every one is taken."""
+    net = free_peer_subnet()
+    if net is None:
+        raise RuntimeError(
+            "no free documentation-range subnet for the outside client: every /30 of 198.51.100.0/24, "
+            "203.0.113.0/24 and 192.0.2.0/24 is routed or addressed on this host; free one of them "
+            "(ip route / ip addr) or use a source other than the outside client"
+        )
+    return net
 
 
 class Peer:

@@ -19,6 +19,7 @@ from ansible_collections.dockernet.packetflow.plugins.module_utils.host import l
 from ansible_collections.dockernet.packetflow.plugins.module_utils.host.cleanup import reap_run
 from ansible_collections.dockernet.packetflow.plugins.module_utils.host.lab import Lab, plan_topology
 from ansible_collections.dockernet.packetflow.plugins.module_utils.host.ownership import new_run_id
+from ansible_collections.dockernet.packetflow.plugins.module_utils.host.peer import outside_subnet
 from ansible_collections.dockernet.packetflow.plugins.module_utils.host.run import Run
 
 TOOLS = ("tcpdump", "busybox", "nsenter", "ip")
@@ -105,9 +106,7 @@ def run_scenario(params, check_mode, docker_mod, get_bin_path):
     client, facts = preflight(params, docker_mod, get_bin_path)
     port = params["port"] or lab_module.free_port()
     lab_module.preflight(client, params["image"], spec, [params["name"], params["second_name"]], port)
-    peer_net = hostfacts.free_peer_subnet() if spec.get("peer") else None
-    if spec.get("peer") and peer_net is None:
-        raise RuntimeError("no free documentation-range subnet for the outside client")
+    peer_net = outside_subnet() if spec.get("peer") else None
     expected = scenarios.expectation(params["scenario"], facts, params.get("expect"))
     result = {
         "scenario": params["scenario"],
