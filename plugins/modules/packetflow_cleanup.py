@@ -23,20 +23,9 @@ description:
   - Leaves alone whatever belongs to a run still in progress (its lock under C(/run/packetflow) is
     held), and removes the lock files of dead runs.
   - Idempotent; a second call removes nothing and reports C(changed=false).
-author:
-  - dockernet.packetflow maintainers (@dockernet)
 requirements:
   - root
   - Python Docker SDK (C(docker)) on the target, for containers and networks
-options:
-  run_id:
-    description: Only remove what this run left. Default is every run's leftovers.
-    type: str
-extends_documentation_fragment:
-  - dockernet.packetflow.docker
-  - dockernet.packetflow.attributes
-  - dockernet.packetflow.attributes.LINUX
-  - dockernet.packetflow.attributes.ACTION_GROUP
 attributes:
   check_mode:
     support: full
@@ -46,6 +35,14 @@ attributes:
     support: full
     details:
       - In diff mode RV(diff) shows, by kind, the leftovers found before and what is still there after.
+options:
+  run_id:
+    description: Only remove what this run left. Default is every run's leftovers.
+    type: str
+extends_documentation_fragment:
+  - dockernet.packetflow.docker
+  - dockernet.packetflow.attributes
+  - dockernet.packetflow.attributes.LINUX
 seealso:
   - module: dockernet.packetflow.packetflow_scenario
 """

@@ -20,8 +20,16 @@ description:
   - Nothing on the host changes, except the optional report O(dest).
   - Run it where the files are, usually the controller (C(delegate_to=localhost) or a play on
     C(localhost)); C(playbooks/drift.yml) does so.
-author:
-  - dockernet.packetflow maintainers (@dockernet)
+attributes:
+  check_mode:
+    support: full
+    details:
+      - In check mode it compares and reports whether O(dest) would change, without writing it.
+  diff_mode:
+    support: none
+  platform:
+    support: full
+    platforms: posix
 options:
   before:
     description: Path of the results.json taken before the change (for example before the Docker upgrade).
@@ -42,17 +50,6 @@ options:
     type: path
 extends_documentation_fragment:
   - dockernet.packetflow.attributes
-  - dockernet.packetflow.attributes.ACTION_GROUP
-attributes:
-  check_mode:
-    support: full
-    details:
-      - In check mode it compares and reports whether O(dest) would change, without writing it.
-  diff_mode:
-    support: none
-  platform:
-    support: full
-    platforms: posix
 seealso:
   - module: dockernet.packetflow.packetflow_report
 """

@@ -17,8 +17,6 @@ description:
     bridge-nf-call-iptables set, the nf_log binding, Docker's bridges with their subnets, the host's
     primary address and the file rsyslog writes kernel messages to.
   - Read only.
-author:
-  - dockernet.packetflow maintainers (@dockernet)
 requirements:
   - Python Docker SDK (C(docker)) on the target
 options: {}
@@ -26,7 +24,6 @@ extends_documentation_fragment:
   - dockernet.packetflow.docker
   - dockernet.packetflow.attributes
   - dockernet.packetflow.attributes.LINUX
-  - dockernet.packetflow.attributes.ACTION_GROUP
   - dockernet.packetflow.attributes.READ_ONLY
   - ansible.builtin.action_common_attributes.facts
 attributes:

@@ -27,12 +27,14 @@ description:
     image. In C(observe) mode it sends nothing and waits for the real traffic.
   - With O(expect) it checks the observed verdict (allowed or denied), optionally where it was
     decided, and fails the task on a mismatch, showing expected and observed side by side.
-author:
-  - dockernet.packetflow maintainers (@dockernet)
-requirements:
-  - Python Docker SDK (C(docker)) on the target
-  - tcpdump, busybox, nsenter, iproute2, and iptables-legacy, iptables-nft plus xtables-monitor, or nft
-  - root
+attributes:
+  check_mode:
+    support: full
+    details:
+      - In check mode it returns RV(plan) - the TRACE rules it would arm, the interfaces it would
+        capture on and the probe it would send - and changes nothing.
+  diff_mode:
+    support: none
 options:
   name:
     description: The flow's name in the result and the report (default C(<src> → <dst> <proto>/<port>)).
@@ -98,28 +100,10 @@ options:
     description: Fail the task when the observed verdict or place differs from O(expect).
     type: bool
     default: true
-  workdir:
-    description: Directory under which the run's artifacts are written, in a subdirectory named after the run id.
-    type: path
-    default: /tmp/packetflow
-  run_id:
-    description:
-      - Run id to use (default C(pf-<date>-<random>)).
-      - The syntax of O(dockernet.packetflow.packetflow_scenario#module:run_id).
-    type: str
 extends_documentation_fragment:
   - dockernet.packetflow.docker
+  - dockernet.packetflow.run
   - dockernet.packetflow.attributes
-  - dockernet.packetflow.attributes.LINUX
-  - dockernet.packetflow.attributes.ACTION_GROUP
-attributes:
-  check_mode:
-    support: full
-    details:
-      - In check mode it returns RV(plan) - the TRACE rules it would arm, the interfaces it would
-        capture on and the probe it would send - and changes nothing.
-  diff_mode:
-    support: none
 notes:
   - O(timeout) bounds each probe's wait and each capture start.
   - IPv4 flows only so far.
@@ -165,6 +149,25 @@ flow:
   returned: always
   type: str
   sample: api → db tcp/5432
+error:
+  description: Message when the run failed or is partial, else null.
+  returned: always
+  type: str
+run_id:
+  description: Run id; tags the TRACE rules.
+  returned: always
+  type: str
+  sample: pf-20261201-5d1c0e
+started:
+  description: Start time, UTC, ISO 8601.
+  returned: always
+  type: str
+  sample: "2026-12-01T21:04:11Z"
+seconds:
+  description: Wall time of the run.
+  returned: always
+  type: float
+  sample: 1.86
 mode:
   description: probe or observe.
   returned: always
@@ -233,35 +236,16 @@ stats:
   description: trace_events, captured, kernel_drops, unparsed_lines, seconds, lost.
   returned: success
   type: dict
-run_id:
-  description: Run id; tags the TRACE rules.
-  returned: always
-  type: str
-started:
-  description: Start time, UTC, ISO 8601.
-  returned: always
-  type: str
-seconds:
-  description: Wall time of the run.
-  returned: always
-  type: float
 warnings_list:
   description: Notes about the host and the trace.
   returned: always
   type: list
   elements: str
-error:
-  description: Message when the run failed or is partial, else null.
-  returned: always
-  type: str
 """
 
-import time
-import traceback
+from ansible.module_utils.basic import AnsibleModule
 
-from ansible.module_utils.basic import AnsibleModule, missing_required_lib
-
-from ansible_collections.dockernet.packetflow.plugins.module_utils.host import docker_api
+from ansible_collections.dockernet.packetflow.plugins.module_utils.host import docker_api, module_run
 from ansible_collections.dockernet.packetflow.plugins.module_utils.host.flow import run_flow
 
 
@@ -292,25 +276,7 @@ def main():
         ),
         supports_check_mode=True,
     )
-    if not docker_api.HAS_DOCKER:
-        module.fail_json(msg=missing_required_lib("docker"))
-    started = time.time()
-    try:
-        result = run_flow(module.params, module.check_mode, docker_api.docker, module.get_bin_path)
-    except (RuntimeError, ValueError) as exc:
-        module.fail_json(msg=str(exc), error=str(exc), seconds=round(time.time() - started, 3), changed=False)
-    except Exception as exc:
-        module.fail_json(
-            msg="packetflow_flow failed unexpectedly: %s" % exc,
-            error=str(exc),
-            exception=traceback.format_exc(),
-            seconds=round(time.time() - started, 3),
-        )
-    if result.get("error"):
-        module.fail_json(msg=result["error"], changed=False, **result)
-    if result.get("passed") is False and module.params["fail_on_mismatch"]:
-        module.fail_json(msg=result["mismatch"], changed=False, **result)
-    module.exit_json(changed=False, **result)
+    module_run.finish(module, lambda sdk: run_flow(module.params, module.check_mode, sdk, module.get_bin_path))
 
 
 if __name__ == "__main__":

@@ -20,15 +20,12 @@ description:
     the user facility and rsyslog's imklog drops them.
   - When the line does not arrive, the error says whether the kernel logged it at all
     (seen by C(dmesg)), so the fault is either the logger binding or the syslog routing.
-author:
-  - dockernet.packetflow maintainers (@dockernet)
 requirements:
   - nft (the nftables package)
   - root
 extends_documentation_fragment:
   - dockernet.packetflow.attributes
   - dockernet.packetflow.attributes.LINUX
-  - dockernet.packetflow.attributes.ACTION_GROUP
 attributes:
   check_mode:
     support: full

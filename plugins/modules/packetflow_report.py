@@ -42,12 +42,27 @@ description:
     role fetches them). Those outside the host's report folder are copied into it; all are left with
     mode 0600, as pcaps can hold payloads. Pages are written with mode 0644, only when their content
     changes, so a second run with the same results reports no change.
-author:
-  - dockernet.packetflow maintainers (@dockernet)
 extends_documentation_fragment:
   - dockernet.packetflow.attributes
-  - dockernet.packetflow.attributes.ACTION_GROUP
   - ansible.builtin.action_common_attributes.flow
+attributes:
+  action:
+    support: full
+  async:
+    support: none
+  bypass_host_loop:
+    support: none
+  check_mode:
+    support: full
+    details:
+      - In check mode it renders the pages and reports which would change, without writing them.
+  diff_mode:
+    support: none
+  platform:
+    support: full
+    platforms: posix
+    details:
+      - It runs on the controller only; the targets need nothing.
 options:
   src:
     description:
@@ -88,24 +103,6 @@ options:
         request and its reply are always shown in full; all packets are counted by path.
     type: int
     default: 500
-attributes:
-  action:
-    support: full
-  async:
-    support: none
-  bypass_host_loop:
-    support: none
-  check_mode:
-    support: full
-    details:
-      - In check mode it renders the pages and reports which would change, without writing them.
-  diff_mode:
-    support: none
-  platform:
-    support: full
-    platforms: posix
-    details:
-      - It runs on the controller only; the targets need nothing.
 notes:
   - Run it once for the whole play (C(run_once)), so that one task writes the fleet index. The
     C(dockernet.packetflow.report) role does so.

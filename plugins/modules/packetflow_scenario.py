@@ -25,12 +25,14 @@ description:
     dies (SIGKILL included) or overruns its deadline of 120 + 20 times O(timeout) seconds.
   - The host is left as it was found, so the module reports C(changed=false). Artifacts (pcaps, raw
     trace, ruleset) stay under O(workdir) for the caller to fetch and remove.
-author:
-  - dockernet.packetflow maintainers (@dockernet)
-requirements:
-  - Python Docker SDK (C(docker)) on the target
-  - tcpdump, busybox, nsenter, iproute2, and iptables-legacy, iptables-nft plus xtables-monitor, or nft
-  - root
+attributes:
+  check_mode:
+    support: full
+    details:
+      - In check mode it returns RV(plan), the topology, TRACE rules and captures a run would set up,
+        without touching the host.
+  diff_mode:
+    support: none
 options:
   scenario:
     description: The scenario to run.
@@ -82,28 +84,10 @@ options:
     description: Echo requests per ping, from 1 to 1000.
     type: int
     default: 1
-  workdir:
-    description: Directory under which the run's artifacts are written, in a subdirectory named after the run id.
-    type: path
-    default: /tmp/packetflow
-  run_id:
-    description:
-      - Run id to use (default C(pf-<date>-<random>)).
-      - C(pf-) then parts of letters and digits joined by C(-), the last at most 12 characters.
-    type: str
 extends_documentation_fragment:
   - dockernet.packetflow.docker
+  - dockernet.packetflow.run
   - dockernet.packetflow.attributes
-  - dockernet.packetflow.attributes.LINUX
-  - dockernet.packetflow.attributes.ACTION_GROUP
-attributes:
-  check_mode:
-    support: full
-    details:
-      - In check mode it returns RV(plan), the topology, TRACE rules and captures a run would set up,
-        without touching the host.
-  diff_mode:
-    support: none
 notes:
   - O(timeout) bounds each container start, each capture start and each traffic exchange too.
 seealso:
@@ -217,14 +201,11 @@ error:
   type: str
 """
 
-import time
-import traceback
-
-from ansible.module_utils.basic import AnsibleModule, missing_required_lib
+from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.dockernet.packetflow.plugins.module_utils.catalogue import scenarios
 from ansible_collections.dockernet.packetflow.plugins.module_utils.catalogue.validate import FATES
-from ansible_collections.dockernet.packetflow.plugins.module_utils.host import docker_api
+from ansible_collections.dockernet.packetflow.plugins.module_utils.host import docker_api, module_run
 from ansible_collections.dockernet.packetflow.plugins.module_utils.host.scenario import run_scenario
 
 
@@ -252,27 +233,13 @@ def main():
         ),
         supports_check_mode=True,
     )
-    if not docker_api.HAS_DOCKER:
-        module.fail_json(msg=missing_required_lib("docker"))
-    started = time.time()
-    failed = dict(changed=False, scenario=module.params["scenario"], run_id=None, passed=False)
-    try:
-        result = run_scenario(module.params, module.check_mode, docker_api.docker, module.get_bin_path)
-    except (RuntimeError, ValueError) as exc:
-        module.fail_json(msg=str(exc), error=str(exc), seconds=round(time.time() - started, 3), **failed)
-    except Exception as exc:
-        module.fail_json(
-            msg="packetflow_scenario failed unexpectedly: %s" % exc,
-            error=str(exc),
-            exception=traceback.format_exc(),
-            seconds=round(time.time() - started, 3),
-            **failed,
-        )
-    if result.get("error"):
-        module.fail_json(msg=result["error"], changed=False, **result)
-    if not result.get("passed", True) and module.params["fail_on_mismatch"]:
-        module.fail_json(msg=result["mismatch"], changed=False, **result)
-    module.exit_json(changed=False, **result)
+    module_run.finish(
+        module,
+        lambda sdk: run_scenario(module.params, module.check_mode, sdk, module.get_bin_path),
+        scenario=module.params["scenario"],
+        run_id=None,
+        passed=False,
+    )
 
 
 if __name__ == "__main__":

@@ -35,8 +35,6 @@ description:
     (the next rule of the chain traced, another chain or hook reached, Docker's fixed rules, a reply
     traced), and marked C(inferred) with the reason.
   - Read only.
-author:
-  - dockernet.packetflow maintainers (@dockernet)
 options:
   path:
     description: The trace log to read.
@@ -97,7 +95,6 @@ extends_documentation_fragment:
   - dockernet.packetflow.attributes
   - dockernet.packetflow.attributes.LINUX
   - dockernet.packetflow.attributes.READ_ONLY
-  - dockernet.packetflow.attributes.ACTION_GROUP
 notes:
   - Packets are matched across hooks by their headers (IP id, protocol, TCP or ICMP sequence), not
     by the nf_tables trace id, which changes mid-path and is reused.
