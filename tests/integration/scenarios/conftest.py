@@ -68,6 +68,14 @@ def ours(argv):
     return sorted(found)
 
 
+def state_files():
+    """The runs' state files; None without the directory, which the last run to end removes (maybe just now)."""
+    try:
+        return sorted(os.listdir("/run/packetflow"))
+    except FileNotFoundError:
+        return None
+
+
 def snapshot():
     """Everything a run must leave exactly as found."""
     return {
@@ -79,7 +87,7 @@ def snapshot():
         "netns": sorted(n for n in sh(["ip", "netns", "list"]).splitlines() if n.startswith("pf-")),
         "links": sorted(re.findall(r"^\d+: (pf[hp][0-9a-f]+)", sh(["ip", "-o", "link"]), re.M)),
         "processes": ours(None),
-        "state": sorted(os.listdir("/run/packetflow")) if os.path.isdir("/run/packetflow") else None,
+        "state": state_files(),
         "nf_log_all_netns": sh(["cat", "/proc/sys/net/netfilter/nf_log_all_netns"]),
     }
 
