@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections import OrderedDict
 
-from ansible_collections.dockernet.packetflow.plugins.module_utils.analysis import narrate
+from ansible_collections.dockernet.packetflow.plugins.module_utils.analysis import narrate_inference
 from ansible_collections.dockernet.packetflow.plugins.module_utils.analysis.fields import NotTraceLine
 from ansible_collections.dockernet.packetflow.plugins.module_utils.analysis.flow import FlowFilter, reverse
 from ansible_collections.dockernet.packetflow.plugins.module_utils.analysis.formats import (
@@ -95,7 +95,9 @@ class JourneyBuilder:
     def warnings(self):
         """Plain-words warnings about the reading: too many trace lines that could not be read."""
         read = self.counts["lines"] - self.counts.get("filtered", 0) - self.counts["unparsed"]
-        return narrate.reading_warnings(self.trace_like_unparsed, read + self.trace_like_unparsed, UNPARSED_SHARE)
+        return narrate_inference.reading_warnings(
+            self.trace_like_unparsed, read + self.trace_like_unparsed, UNPARSED_SHARE
+        )
 
     def _unparsed(self, number, line, reason):
         """Count and list a line that gives no event, with the reason."""

@@ -14,7 +14,7 @@ Only hops whose verdict is still unknown are touched, and never over a contradic
 
 from __future__ import annotations
 
-from ansible_collections.dockernet.packetflow.plugins.module_utils.analysis import narrate
+from ansible_collections.dockernet.packetflow.plugins.module_utils.analysis import narrate_inference
 
 # (table, chain): (the verdict of a rule where a trace ends, the Docker versions whose layout gives it).
 DOCKER_FIXED_RULES = {
@@ -54,27 +54,27 @@ def _within_table(hop, following, visited):
         return
     chain = following["chain"]
     if chain == hop["chain"]:
-        _mark(hop, "CONTINUE", narrate.inferred_continue())
+        _mark(hop, "CONTINUE", narrate_inference.inferred_continue())
     elif chain in visited[:-1]:
-        _mark(hop, "RETURN", narrate.inferred_return(chain))
+        _mark(hop, "RETURN", narrate_inference.inferred_return(chain))
     else:
-        _mark(hop, "JUMP:" + chain, narrate.inferred_jump(chain))
+        _mark(hop, "JUMP:" + chain, narrate_inference.inferred_jump(chain))
 
 
 def _table_left(hop, following):
     if hop["table"] != "nat" or hop["type"] != "rule":
-        _mark(hop, "ACCEPT", narrate.inferred_went_on(following))
+        _mark(hop, "ACCEPT", narrate_inference.inferred_went_on(following))
     elif following["dst"] != hop["dst"] or following.get("dport") != hop.get("dport"):
-        _mark(hop, "DNAT", narrate.inferred_rewrite("DNAT"))
+        _mark(hop, "DNAT", narrate_inference.inferred_rewrite("DNAT"))
     elif following["src"] != hop["src"] or following.get("sport") != hop.get("sport"):
-        _mark(hop, "SNAT", narrate.inferred_rewrite("SNAT"))
+        _mark(hop, "SNAT", narrate_inference.inferred_rewrite("SNAT"))
 
 
 def _docker_rule(hop):
     fixed = DOCKER_FIXED_RULES.get((hop["table"], hop["chain"]))
     if hop["type"] == "rule" and fixed is not None:
         verdict, versions = fixed
-        _mark(hop, verdict, narrate.inferred_docker_rule(hop["chain"], verdict, versions))
+        _mark(hop, verdict, narrate_inference.inferred_docker_rule(hop["chain"], verdict, versions))
 
 
 def infer_from_replies(packets, decide_fate):
@@ -95,9 +95,11 @@ def infer_from_replies(packets, decide_fate):
 
 
 def _delivered(packet, decide_fate):
-    reason = narrate.inferred_answered(packet["direction"])
+    reason = narrate_inference.inferred_answered(packet["direction"])
     if packet["fate"] == "dropped" and packet.get("inferred"):
-        packet.update(fate="unknown", fate_reason=narrate.inferred_contradicted(packet.pop("inferred")["reason"]))
+        packet.update(
+            fate="unknown", fate_reason=narrate_inference.inferred_contradicted(packet.pop("inferred")["reason"])
+        )
         packet["flags"].append("inference_contradicted")
         return
     if packet["fate"] != "unknown":

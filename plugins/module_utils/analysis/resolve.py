@@ -5,7 +5,7 @@
 
 from __future__ import annotations
 
-from ansible_collections.dockernet.packetflow.plugins.module_utils.analysis import narrate
+from ansible_collections.dockernet.packetflow.plugins.module_utils.analysis import narrate, narrate_inference
 from ansible_collections.dockernet.packetflow.plugins.module_utils.analysis.infer import infer_hops
 from ansible_collections.dockernet.packetflow.plugins.module_utils.analysis.vocabulary import HOOKS, NAT_TARGETS
 
@@ -71,7 +71,7 @@ def finish_packet(packet, ruleset, saw_nat):
 def _explain_fate(result):
     """Mark a fate that rests on an inferred verdict; say in plain words why a fate is unknown."""
     if result["fate"] == "unknown":
-        result["fate_reason"] = narrate.unknown_fate_reason(result["flags"])
+        result["fate_reason"] = narrate_inference.unknown_fate_reason(result["flags"])
         return
     for hop in result["hops"]:
         if hop.get("inferred") and _where(hop) == result["fate_at"]:
