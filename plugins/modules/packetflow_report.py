@@ -160,16 +160,18 @@ totals:
   returned: always
   type: dict
   sample: {total: 18, pass: 16, fail: 1, error: 1, partial: 0}
-drift:
-  description: Number of host and scenario cells whose path differs from the majority; null when O(fleet_index=false).
-  returned: always
-  type: int
-  sample: 2
 flow_totals:
-  description: Flow runs by outcome across the fleet; null when O(fleet_index=false).
+  description: Flow runs by outcome across the fleet, as RV(totals) is for scenarios; null when O(fleet_index=false).
   returned: always
   type: dict
   sample: {total: 4, pass: 2, mismatch: 1, noexpect: 1, error: 0}
+drift:
+  description:
+    - Number of host and scenario cells whose path differs from the majority of the hosts.
+    - Null when O(fleet_index=false).
+  returned: always
+  type: int
+  sample: 2
 flow_drift:
   description:
     - The flows whose fate or path differs between hosts, each with the hosts that differ from most

@@ -40,15 +40,7 @@ def outcome(flow):
     """A flow's outcome: pass, mismatch, noexpect (no expectation) or error."""
     if flow.get("error"):
         return "error"
-    if flow.get("passed") is True:
-        return "pass"
-    if flow.get("passed") is False:
-        return "mismatch"
-    expected = (flow.get("expected") or {}).get("verdict")
-    observed = (flow.get("observed") or {}).get("verdict")
-    if expected and observed:
-        return "pass" if expected == observed else "mismatch"
-    return "noexpect"
+    return {True: "pass", False: "mismatch", None: "noexpect"}[report_model.matched(flow, "verdict")]
 
 
 def endpoint(end):

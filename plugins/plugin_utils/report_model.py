@@ -125,22 +125,22 @@ def scenario_fingerprint(scenario):
     return text, code
 
 
+def matched(run, key):
+    """Whether a run's observation matched its expectation: its own ``passed``, else expected and observed
+    ``key`` compared; None when neither says."""
+    if run.get("passed") in (True, False):
+        return run["passed"]
+    expected = (run.get("expected") or {}).get(key)
+    observed = (run.get("observed") or {}).get(key)
+    return expected == observed if expected and observed else None
+
+
 def status(scenario):
     """Return the badge of a scenario: pass, fail, error or partial."""
     error, packets = scenario.get("error"), scenario.get("packets") or []
-    if error and not packets:
-        return "error"
     if error:
-        return "partial"
-    if scenario.get("passed") is True:
-        return "pass"
-    if scenario.get("passed") is False:
-        return "fail"
-    expected = (scenario.get("expected") or {}).get("fate")
-    observed = (scenario.get("observed") or {}).get("fate")
-    if expected and observed:
-        return "pass" if expected == observed else "fail"
-    return "partial"
+        return "partial" if packets else "error"
+    return {True: "pass", False: "fail", None: "partial"}[matched(scenario, "fate")]
 
 
 def journey_rows(packet):

@@ -283,34 +283,20 @@ def _render(docs, dest, limit, fleet_index, check):
         )
     junit = os.path.join(dest, "junit.xml")
     changed |= write(junit, report_junit.junit_xml(docs), PAGE_MODE, check)
+    result = dict(changed=changed, dest=dest, pages=pages, junit=junit, hosts=hosts)
+    result.update(index=None, totals=None, drift=None, flow_totals=None, flow_drift=None)
     if fleet_index:
         fleet, flows = report_fleet.fleet(docs), report_fleet.flow_matrix(docs)
         for row in fleet["rows"] + flows["rows"]:
             row["href"] = quote(dir_name(row["doc"]["host"])) + "/index.html"
         html = env.get_template("fleet.html.j2").render(fleet=fleet, flows=flows)
         index = os.path.join(dest, "index.html")
-        changed |= write(index, html.encode("utf-8"), PAGE_MODE, check)
-        return dict(
-            changed=changed,
-            dest=dest,
-            pages=pages,
+        result.update(
+            changed=changed | write(index, html.encode("utf-8"), PAGE_MODE, check),
             index=index,
-            hosts=hosts,
-            junit=junit,
             totals=fleet["totals"],
             drift=fleet["drift"],
             flow_totals=flows["totals"],
             flow_drift=flows["drifts"],
         )
-    return dict(
-        changed=changed,
-        dest=dest,
-        pages=pages,
-        index=None,
-        junit=junit,
-        hosts=hosts,
-        totals=None,
-        drift=None,
-        flow_totals=None,
-        flow_drift=None,
-    )
+    return result
