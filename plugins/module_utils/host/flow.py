@@ -31,10 +31,10 @@ from ansible_collections.dockernet.packetflow.plugins.module_utils.host.ownershi
 from ansible_collections.dockernet.packetflow.plugins.module_utils.host.peer import Peer, outside_subnet, planned_peer
 from ansible_collections.dockernet.packetflow.plugins.module_utils.host.run import Run
 from ansible_collections.dockernet.packetflow.plugins.module_utils.host.scenario import (
-    HOST_KEYS,
     lost_events,
     lost_warning,
     preflight,
+    result_head,
     strip,
     trace_outputs,
 )
@@ -259,14 +259,9 @@ def run_flow(params, check_mode, docker_mod, get_bin_path):
         "mode": params["mode"],
         "proto": params["proto"],
         "port": params["port"],
-        "run_id": run_id,
-        "started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(started)),
-        "host": {k: facts[k] for k in HOST_KEYS},
         "src": src,
         "dst": dst,
-        "expected": expected,
-        "warnings_list": list(facts["warnings"]),
-        "error": None,
+        **result_head(run_id, started, facts, expected),
     }
     connect = functools.partial(docker_api.connect, params["docker_host"], params["timeout"], docker_mod)
     reap = functools.partial(reap_run, run_id, connect, params["timeout"])

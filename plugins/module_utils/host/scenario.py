@@ -31,6 +31,18 @@ BACKEND_TOOLS = {
 HOST_KEYS = ("name", "kernel", "docker_version", "backend", "userland_proxy", "br_netfilter", "iptables_default")
 
 
+def result_head(run_id, started, facts, expected):
+    """The keys every run's result has, scenario or flow, before the run adds what it saw."""
+    return {
+        "run_id": run_id,
+        "started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(started)),
+        "host": {k: facts[k] for k in HOST_KEYS},
+        "expected": expected,
+        "warnings_list": list(facts["warnings"]),
+        "error": None,
+    }
+
+
 def preflight(params, docker_mod, get_bin_path, module="packetflow_scenario"):
     """Check everything a run needs before anything is built; return (client, facts)."""
     if os.geteuid() != 0:
@@ -111,12 +123,7 @@ def run_scenario(params, check_mode, docker_mod, get_bin_path):
     result = {
         "scenario": params["scenario"],
         "description": spec["description"],
-        "run_id": run_id,
-        "started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(started)),
-        "host": {k: facts[k] for k in HOST_KEYS},
-        "expected": expected,
-        "warnings_list": list(facts["warnings"]),
-        "error": None,
+        **result_head(run_id, started, facts, expected),
     }
     connect = functools.partial(docker_api.connect, params["docker_host"], params["timeout"], docker_mod)
     reap = functools.partial(reap_run, run_id, connect, params["timeout"])
