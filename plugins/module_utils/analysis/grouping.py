@@ -14,6 +14,7 @@ from __future__ import annotations
 from collections import OrderedDict
 
 from ansible_collections.dockernet.packetflow.plugins.module_utils.analysis import narrate_inference
+from ansible_collections.dockernet.packetflow.plugins.module_utils.analysis.damage import damage_reason, split_damaged
 from ansible_collections.dockernet.packetflow.plugins.module_utils.analysis.fields import NotTraceLine
 from ansible_collections.dockernet.packetflow.plugins.module_utils.analysis.flow import FlowFilter, reverse
 from ansible_collections.dockernet.packetflow.plugins.module_utils.analysis.formats import (
@@ -55,6 +56,7 @@ class JourneyBuilder:
         self.connections = OrderedDict()
         self.order = 0
         self._hooks = {}
+        self.judge_damage = True
         self.saw_nat = self.ruleset is not None and self.ruleset.has_table("nat")
 
     def run(self, lines):
@@ -80,7 +82,11 @@ class JourneyBuilder:
                 self._unparsed(number, line, str(exc))
                 continue
             for event in events:
-                yield from self._add_event(event)
+                if event.get("line") != number:
+                    # Rule lines read before their packet line (xtables-monitor before 1.8.7) may
+                    # carry the headers of the hook before: their headers are not judged.
+                    self.judge_damage = False
+                yield from self._add_event(event, line)
         if wants is not None:
             self.counts["filtered"] = filtered
         self.counts["lines"] = number
@@ -105,8 +111,8 @@ class JourneyBuilder:
         if len(self.unparsed) < UNPARSED_LIMIT:
             self.unparsed.append({"line": number, "text": line.rstrip("\r\n")[:2000], "reason": reason})
 
-    def _add_event(self, event):
-        """Put one event into its packet; return the packets that this closes."""
+    def _add_event(self, event, text):
+        """Put one event (read from the line text) into its packet; return the packets that this closes."""
         self.counts["events"] += 1
         table = event["table"]
         if table == "nat":
@@ -136,6 +142,7 @@ class JourneyBuilder:
             ):
                 self._register_connection(packet, event)
         _append_hop(packet, event, table, hook)
+        packet["_texts"][id(event)] = text
         flow_filter = self.flow_filter
         if flow_filter is not None:
             if packet["_keep"]:
@@ -161,6 +168,7 @@ class JourneyBuilder:
         packet = {
             "_order": self.order,
             "_segments": [],
+            "_texts": {},
             "_hook": None,
             "_connection": connection,
             "_later_in_connection": known,
@@ -199,9 +207,25 @@ class JourneyBuilder:
 
     def _close(self, key):
         packet = self.open.pop(key)
+        texts = packet.pop("_texts")
         if not packet["_keep"]:
             return []
+        hops = packet["hops"]
+        if not self.judge_damage or (hops[0]["ip_id"] is None and not hops[0].get("flow_label")):
+            # Without an IP id or flow label, packets alike are told apart by less: not judged.
+            return [finish_packet(packet, self.ruleset, self.saw_nat)]
+        kept, damaged = split_damaged(hops, lambda table, chain: self._hooks.get((table, chain)))
+        if damaged:
+            self._damaged(damaged, kept, texts)
+            packet["hops"] = kept
         return [finish_packet(packet, self.ruleset, self.saw_nat)]
+
+    def _damaged(self, damaged, kept, texts):
+        """List the hops whose headers were damaged as unparsed lines, not events."""
+        self.counts["events"] -= len(damaged)
+        self.trace_like_unparsed += len(damaged)
+        for hop in damaged:
+            self._unparsed(hop["line"], texts[id(hop)], damage_reason(hop, kept))
 
 
 def _connection_tuple(event):
