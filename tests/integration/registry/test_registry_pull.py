@@ -80,11 +80,24 @@ def auth_registry(workdir, storage, password):
 
 
 @pytest.fixture(scope="session")
-def tls_registry(workdir, storage):
-    """The same storage over TLS with a private CA, on docker0's address: for 127.0.0.0/8 the engine skips
+def tls(workdir):
+    """A private CA and a server certificate for docker0's address: for 127.0.0.0/8 the engine skips
     certificate checks, so only a non-loopback address tests the CA."""
     address = docker0_address()
-    yield from _serve(Registry(workdir / "tls", storage, host=address, tls=make_tls(workdir, address)))
+    return address, make_tls(workdir, address)
+
+
+@pytest.fixture(scope="session")
+def tls_registry(workdir, storage, tls):
+    """The same storage over TLS with the private CA."""
+    yield from _serve(Registry(workdir / "tls", storage, host=tls[0], tls=tls[1]))
+
+
+@pytest.fixture(scope="session")
+def tls_auth_registry(workdir, storage, tls, password):
+    """The same storage over TLS with the private CA and behind htpasswd: an internal registry."""
+    auth = htpasswd(workdir / "htpasswd-tls", USER, password)
+    yield from _serve(Registry(workdir / "tls-auth", storage, host=tls[0], tls=tls[1], htpasswd_file=auth))
 
 
 @pytest.fixture
@@ -152,19 +165,22 @@ def test_pulls_and_tags_from_the_mirror(plain_registry, source_image, source, ho
     assert "already on the engine" in provenance(again.stdout)
 
 
-def test_logs_in_with_vaulted_credentials_and_out_again(auth_registry, source_image, vault, password, host):
+@pytest.mark.parametrize("source", ["pull", "auto"])
+def test_logs_in_with_vaulted_credentials_and_out_again(auth_registry, source_image, vault, password, host, source):
     ref = "%s/%s" % (auth_registry.address, REPOSITORY)
-    anonymous = run_role(lab_vars("pull", ref))
+    anonymous = run_role(lab_vars(source, ref))
     assert anonymous.returncode != 0
     assert "refused access. Set lab_image_registry_username and lab_image_registry_password" in anonymous.stdout
     assert snapshot() == host
 
-    check = run_role(lab_vars("pull", ref), check=True, vault=vault)
+    check = run_role(lab_vars(source, ref), check=True, vault=vault)
     assert check.returncode == 0, check.stdout
-    proc = run_role(lab_vars("pull", ref), vault=vault)
+    assert snapshot() == host
+    proc = run_role(lab_vars(source, ref), vault=vault)
     assert proc.returncode == 0, proc.stdout
     assert image_id(LAB) == image_id(source_image)
-    again = run_role(lab_vars("pull", ref), vault=vault)
+    assert provenance(proc.stdout).startswith("%s:latest from pull: pulled from %s" % (LAB, auth_registry.address))
+    again = run_role(lab_vars(source, ref), vault=vault)
     assert recap(again.stdout)["changed"] == 0, again.stdout
     for run in (check, proc, again):
         assert password not in run.stdout + run.stderr
@@ -188,6 +204,52 @@ def test_wrong_credentials_are_refused(auth_registry, host, source, check):
     assert snapshot() == host
 
 
+def refused_with_a_ca(tls, source, ref, fix, **more):
+    """Run the role with the private CA on a pull the registry refuses; the refusal names the fix and the
+    engine's certificates are as before (a CA file the run created is gone, one that was there is back)."""
+    before = snapshot()
+    proc = run_role(lab_vars(source, ref, lab_image_registry_ca_path=str(tls[1][0]), **more))
+    assert proc.returncode != 0, proc.stdout
+    assert "Could not pull %s on localhost: %s" % (ref, fix) in proc.stdout
+    assert snapshot() == before
+
+
+@pytest.fixture(params=["absent", "another CA"])
+def certs_before(request, tls, tls_registry, tls_auth_registry, host):
+    """The engine's certificates of the TLS registries before the run: none, or another CA file with a mode
+    of its own, which a failed pull must put back as it was."""
+    if request.param == "absent":
+        yield None
+        return
+    files = [CERTS_D / registry.address / "ca.crt" for registry in (tls_registry, tls_auth_registry)]
+    for path in files:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(tls[1][1], path)
+        path.chmod(0o600)
+    yield files
+    for path in files:
+        assert path.stat().st_mode & 0o777 == 0o600
+        assert path.read_bytes() == tls[1][1].read_bytes()
+
+
+@pytest.mark.parametrize("source", ["pull", "auto"])
+def test_wrong_credentials_with_a_ca_leave_the_certificates_as_they_were(tls, tls_auth_registry, certs_before, source):
+    ref = "%s/%s" % (tls_auth_registry.address, REPOSITORY)
+    fix = "%s refused access. Set lab_image_registry_username and lab_image_registry_password" % (
+        tls_auth_registry.address
+    )
+    refused_with_a_ca(
+        tls, source, ref, fix, lab_image_registry_username=USER, lab_image_registry_password="not-the-password"
+    )
+
+
+@pytest.mark.parametrize("source", ["pull", "auto"])
+def test_a_missing_reference_with_a_ca_leaves_the_certificates_as_they_were(tls, tls_registry, certs_before, source):
+    ref = "%s/packetflow/no-such-image:latest" % tls_registry.address
+    fix = "%s has no image %s. Check the repository and tag of lab_image_pull_reference" % (tls_registry.address, ref)
+    refused_with_a_ca(tls, source, ref, fix)
+
+
 def test_a_missing_reference_is_refused(plain_registry, host):
     ref = "%s/packetflow/no-such-image:latest" % plain_registry.address
     for source in ("pull", "auto"):
@@ -201,11 +263,12 @@ def test_a_missing_reference_is_refused(plain_registry, host):
         assert snapshot() == host
 
 
-def test_a_silent_registry_makes_auto_build_locally_and_pull_fail(host):
+def test_a_silent_registry_makes_auto_build_locally_and_pull_fail(tls, host):
     silent = SilentRegistry()
     ref = "%s/%s" % (silent.address, REPOSITORY)
+    ca = {"lab_image_registry_ca_path": str(tls[1][0])}
     try:
-        auto = run_role(lab_vars("auto", ref, lab_image_pull_timeout=5))
+        auto = run_role(lab_vars("auto", ref, lab_image_pull_timeout=5, **ca))
         assert auto.returncode == 0, auto.stdout
         line = provenance(auto.stdout)
         assert line.startswith(
@@ -213,12 +276,15 @@ def test_a_silent_registry_makes_auto_build_locally_and_pull_fail(host):
             " for %s within 5 s (" % (LAB, silent.address, ref)
         ), line
         assert image_id(LAB) is not None
-        pull = run_role(lab_vars("pull", ref, lab_image_pull_timeout=5, lab_image_name=LAB + "-pull"))
+        # The CA was for a pull that did not happen: it is gone again.
+        assert snapshot()["certs.d"] == host["certs.d"]
+        pull = run_role(lab_vars("pull", ref, lab_image_pull_timeout=5, lab_image_name=LAB + "-pull", **ca))
     finally:
         silent.close()
     assert pull.returncode != 0, pull.stdout
     assert "no registry answered at %s within lab_image_pull_timeout=5 s" % silent.address in pull.stdout
     assert image_id(LAB + "-pull") is None
+    assert snapshot()["certs.d"] == host["certs.d"]
 
 
 def test_a_private_ca_is_installed_and_trusted(tls_registry, source_image, host):
@@ -235,6 +301,36 @@ def test_a_private_ca_is_installed_and_trusted(tls_registry, source_image, host)
     assert image_id(LAB) == image_id(source_image)
     again = run_role(lab_vars("auto", ref, **ca))
     assert recap(again.stdout)["changed"] == 0, again.stdout
+
+
+def test_a_private_ca_and_a_login_check_mode_then_pull(tls_auth_registry, source_image, vault, password, host):
+    ref = "%s/%s" % (tls_auth_registry.address, REPOSITORY)
+    ca = {"lab_image_registry_ca_path": str(tls_auth_registry.tls[0])}
+    check = run_role(lab_vars("pull", ref, **ca), check=True, vault=vault)
+    assert check.returncode == 0, check.stdout
+    assert recap(check.stdout)["changed"] > 0
+    assert snapshot() == host
+    proc = run_role(lab_vars("pull", ref, **ca), vault=vault)
+    assert proc.returncode == 0, proc.stdout
+    assert (CERTS_D / tls_auth_registry.address / "ca.crt").read_bytes() == tls_auth_registry.tls[0].read_bytes()
+    assert image_id(LAB) == image_id(source_image)
+    again = run_role(lab_vars("pull", ref, **ca), vault=vault)
+    assert recap(again.stdout)["changed"] == 0, again.stdout
+    for run in (check, proc, again):
+        assert password not in run.stdout + run.stderr
+
+
+@pytest.mark.parametrize("source", ["pull", "auto"])
+def test_an_image_already_there_installs_no_ca(tls_registry, source_image, host, source):
+    docker("tag", source_image, LAB)
+    before = snapshot()
+    ref = "%s/%s" % (tls_registry.address, REPOSITORY)
+    for check in (True, False):
+        proc = run_role(lab_vars(source, ref, lab_image_registry_ca_path=str(tls_registry.tls[0])), check=check)
+        assert proc.returncode == 0, proc.stdout
+        assert recap(proc.stdout)["changed"] == 0, proc.stdout
+        assert "already on the engine" in provenance(proc.stdout)
+        assert snapshot() == before
 
 
 def test_a_ca_file_that_is_no_certificate_is_refused_first(tls_registry, tmp_path, host):
