@@ -190,9 +190,11 @@ def _packet(text):
     if _GLUED.search(fields):
         fields = _GLUED.sub(" ", fields)
     values = dict(_FIELD.findall(fields))
+    if "SRC" not in values and "NH" in values:
+        values.update(network_header(values["NH"]))
     if "SRC" not in values or "DST" not in values:
         raise ValueError("PACKET line without SRC/DST (truncated)")
-    ip_id = _IP_ID.search(fields)
+    ip_id = _IP_ID.search(fields if "NH" not in values else " ID=%s" % values.get("ID"))
     words = set(fields.split())
     packet = {
         "trace_id": trace_id,
@@ -220,6 +222,51 @@ def _packet(text):
             packet["tcp_flags"] = flags
     check_fields(packet)
     return trace_id, packet
+
+
+def network_header(text):
+    """The fields of a bridge-family PACKET line's ``NH=`` hex dump (xtables-monitor decodes only the ip
+    and ip6 families): SRC, DST, LEN, TTL and ID (IPv6: HOPLIMIT, FLOWLBL), as in an ip-family line.
+    xtables-monitor 1.8.9 prints bytes of 0x80 and up sign-extended ("ffffffc6" for c6)."""
+    data = _hex_bytes(text)
+    if len(data) >= 20 and data[0] >> 4 == 4:
+        fields = {
+            "SRC": ".".join(str(byte) for byte in data[12:16]),
+            "DST": ".".join(str(byte) for byte in data[16:20]),
+            "LEN": str(data[2] << 8 | data[3]),
+            "TTL": str(data[8]),
+            "ID": str(data[4] << 8 | data[5]),
+        }
+    elif len(data) >= 40 and data[0] >> 4 == 6:
+        words = [data[pos] << 8 | data[pos + 1] for pos in range(8, 40, 2)]
+        fields = {
+            "SRC": ":".join("%x" % word for word in words[:8]),
+            "DST": ":".join("%x" % word for word in words[8:]),
+            "LEN": str(data[4] << 8 | data[5]),
+            "HOPLIMIT": str(data[7]),
+            "FLOWLBL": str((data[1] & 0x0F) << 16 | data[2] << 8 | data[3]),
+        }
+    else:
+        return {}
+    return fields
+
+
+def _hex_bytes(text):
+    """Bytes of a hex dump, plain or with sign-extended bytes."""
+    try:
+        if len(text) in (40, 80):
+            return [int(text[pos : pos + 2], 16) for pos in range(0, len(text), 2)]
+        data, pos = [], 0
+        while pos + 1 < len(text):
+            if text.startswith("ffffff", pos) and len(text) >= pos + 8:
+                data.append(int(text[pos + 6 : pos + 8], 16))
+                pos += 8
+            else:
+                data.append(int(text[pos : pos + 2], 16))
+                pos += 2
+        return data
+    except ValueError:
+        return []
 
 
 def _trace_rule(text):

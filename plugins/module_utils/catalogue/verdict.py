@@ -34,7 +34,10 @@ def place(fate_at):
 
 def crossed(hop):
     """table:chain of a hop, then the chain it jumps to: an empty chain (DOCKER-USER, say)
-    leaves no hop of its own on iptables-nft."""
+    leaves no hop of its own on iptables-nft. A bridge-family hop is bridge:<hook> (bridge:FORWARD),
+    whichever table traced it (the run's own, or ebtables' filter and nat)."""
+    if hop.get("family") == "bridge":
+        return ["bridge:%s" % (hop.get("hook") or hop.get("chain"))]
     keys = ["%s:%s" % (hop.get("table"), hop.get("chain"))]
     verdict = hop.get("verdict") or ""
     if verdict.startswith(("JUMP:", "GOTO:")):

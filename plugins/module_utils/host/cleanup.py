@@ -17,6 +17,7 @@ from typing import Any
 
 from ansible_collections.dockernet.packetflow.plugins.module_utils.host import ownership
 from ansible_collections.dockernet.packetflow.plugins.module_utils.host.commands import RUNNER, read
+from ansible_collections.dockernet.packetflow.plugins.module_utils.host.tracer_bridge import EBTABLES
 
 KINDS = ("processes", "rules", "nft_tables", "containers", "networks", "netns", "links", "sysctls", "state_files")
 BACKENDS = ("legacy", "nft")
@@ -101,6 +102,28 @@ class Cleaner:
                     lambda argv=delete: self._must(argv),
                     lambda argv=check: self._sh(argv)[0] == 0,
                 )
+
+    def eb_chains(self):
+        """The ebtables chains of a run's bridge log rules, with the jump to each from its base chain."""
+        for table in sorted({table for table, dummy in ownership.EB_HOOKS}):
+            for chain in self._eb_chains(table):
+                if ownership.owns_eb_chain(chain, self.run_id):
+                    base = chain.rsplit("-", 1)[1]
+                    self.remove(
+                        "rules",
+                        "ebtables -t %s %s" % (table, chain),
+                        lambda t=table, b=base, c=chain: self._drop_eb_chain(t, b, c),
+                        lambda t=table, c=chain: c in self._eb_chains(t),
+                    )
+
+    def _eb_chains(self, table):
+        rc, out, dummy = self._sh([EBTABLES, "-t", table, "-L"])
+        return re.findall(r"^Bridge chain: ([^,\s]+),", out, re.M) if rc == 0 else []
+
+    def _drop_eb_chain(self, table, base, chain):
+        self._sh([EBTABLES, "-t", table, "-D", base, "-j", chain])
+        self._must([EBTABLES, "-t", table, "-F", chain])
+        self._must([EBTABLES, "-t", table, "-X", chain])
 
     def nft_created(self, states):
         """Raw chains and table that iptables-nft created for a killed run, once empty."""
@@ -203,6 +226,7 @@ class Cleaner:
             return self.removed, self.errors
         self.processes(states)
         self.rules()
+        self.eb_chains()
         self.nft_created(states)
         self.nft_tables()
         self.docker_objects()
@@ -234,7 +258,8 @@ class Cleaner:
             self.live = ownership.locked_runs(self.state_dir)
         for run_id in self.live:
             names = ownership.Names(run_id)
-            self.spared |= {names.tag, names.nft_table, names.netns, names.host_veth}
+            self.spared |= {names.tag, names.nft_table, names.nft_bridge_table, names.netns, names.host_veth}
+            self.spared |= {names.eb_chain(base) for dummy, base in ownership.EB_HOOKS}
             self.spared |= set(ownership.tagged_processes(run_id, proc_root=self.proc_root))
         return [(path, state) for path, state in states if state["run_id"] not in self.live]
 

@@ -4,7 +4,8 @@
 """Everything a run owns, named in one place: the run creates from it, cleanup finds from it.
 
 A run ``pf-<date>-<hex>`` owns TRACE rules commented ``packetflow:<run_id>``, the nftables table
-``pf_<run_id>`` (dashes as underscores), the network namespace ``pf-<short>`` with the veth pair
+``pf_<run_id>`` (dashes as underscores) and the bridge-family table ``pf_<run_id>_br``, the ebtables chains
+``pf-<short>-<HOOK>`` of its bridge log rules, the network namespace ``pf-<short>`` with the veth pair
 ``pfh<short>``/``pfp<short>`` (``short`` is the run id's last part), containers and networks labelled
 ``dockernet.packetflow.run=<run_id>``, processes whose environment holds ``PACKETFLOW_RUN=<run_id>``,
 the sysctls it changed and its state file ``/run/packetflow/<run_id>.json``.
@@ -32,6 +33,15 @@ _SHORT = r"[A-Za-z0-9]{1,12}"
 _RUN_ID = re.compile(r"^pf-(?:[A-Za-z0-9]+-)*%s$" % _SHORT)
 _NETNS = re.compile(r"^pf-%s$" % _SHORT)
 _HOST_VETH = re.compile(r"^pfh%s$" % _SHORT)
+# The ebtables base chains a run logs bridged frames at, by table, in the order a frame meets them.
+EB_HOOKS = (
+    ("nat", "PREROUTING"),
+    ("filter", "INPUT"),
+    ("filter", "FORWARD"),
+    ("filter", "OUTPUT"),
+    ("nat", "POSTROUTING"),
+)
+_EB_CHAIN = re.compile(r"^pf-%s-(%s)$" % (_SHORT, "|".join(base for dummy, base in EB_HOOKS)))
 STATE_KEYS: dict[str, Any] = {
     "run_id": None,
     "reaper": None,
@@ -65,11 +75,16 @@ class Names:
         self.short = run_id.rsplit("-", 1)[-1]
         self.tag = TAG_PREFIX + run_id
         self.nft_table = "pf_" + run_id.replace("-", "_")
+        self.nft_bridge_table = self.nft_table + "_br"
         self.netns = "pf-" + self.short
         self.host_veth = "pfh" + self.short
         self.peer_veth = "pfp" + self.short
         self.labels = {LABEL: run_id}
         self.env = {ENV_TAG: run_id}
+
+    def eb_chain(self, base):
+        """The ebtables chain of the run's log rules that base chain (PREROUTING, FORWARD...) jumps to."""
+        return "pf-%s-%s" % (self.short, base)
 
     def network(self, index):
         """Name of the run's index-th Docker network."""
@@ -91,8 +106,15 @@ def owns_tag(comment, run_id=None):
 def owns_table(name, run_id=None):
     """Whether an nftables table name is the table of run_id (of any run when None)."""
     if run_id:
-        return name == Names(run_id).nft_table
+        return name in (Names(run_id).nft_table, Names(run_id).nft_bridge_table)
     return name.startswith("pf_" + RUN_PREFIX.replace("-", "_"))
+
+
+def owns_eb_chain(name, run_id=None):
+    """Whether an ebtables chain holds the bridge log rules of run_id (of any run when None)."""
+    if run_id:
+        return name in [Names(run_id).eb_chain(base) for dummy, base in EB_HOOKS]
+    return bool(_EB_CHAIN.match(name))
 
 
 def owns_netns(name, run_id=None):

@@ -22,10 +22,12 @@ from typing import Any
 from ansible_collections.dockernet.packetflow.plugins.module_utils.host.capture import netns_prefix
 from ansible_collections.dockernet.packetflow.plugins.module_utils.host.commands import RUNNER
 from ansible_collections.dockernet.packetflow.plugins.module_utils.host.ownership import Names
+from ansible_collections.dockernet.packetflow.plugins.module_utils.host.tracer_bridge import BridgeTrace
 
 CHAINS = ("PREROUTING", "OUTPUT")
 TRACE_FORMAT = {"legacy": "legacy", "nft": "xtables-monitor", "nftables": "nft-monitor"}
-_SRC_DST = re.compile(r" SRC=(\S+) DST=(\S+) ")
+# iptables lines read " SRC=a DST=b ", ebtables lines " IP SRC=a IP DST=b, " (IPv6: "IPv6 SRC=...").
+_SRC_DST = re.compile(r" SRC=(\S+) (?:IPv6 |IP )?DST=([^\s,]+)[ ,]")
 _PORTS = re.compile(r" SPT=(\d+) DPT=(\d+)")
 # The kernel log's own suppression: net_ratelimit / printk_ratelimited summaries and console drops.
 _SUPPRESSED = re.compile(
@@ -120,7 +122,7 @@ def wait_for_socket(pid, timeout):
 class Tracer:
     """Arm and disarm scoped tracing on one back end, and collect what it traced."""
 
-    def __init__(self, backend, run_id, legs, workdir, pid=None, timeout=10, runner=RUNNER):
+    def __init__(self, backend, run_id, legs, workdir, pid=None, timeout=10, runner=RUNNER, bridge=False):
         if backend not in TRACE_FORMAT:
             raise RuntimeError("cannot trace: Docker's firewall back end is unknown (%s)" % backend)
         names = Names(run_id)
@@ -144,6 +146,10 @@ class Tracer:
         self.lines = []
         self.lost = {"kernel_suppressed": 0, "kmsg_overrun": 0, "monitor_overruns": 0}
         self.warnings = []
+        # Bridged frames too (tracer_bridge.py), on the host: a container's own namespace has no Docker bridge.
+        self.bridge = (
+            BridgeTrace(backend, run_id, self.legs, nft_matches, timeout, runner) if bridge and not pid else None
+        )
 
     def _here(self, argv):
         """Run argv in the traced namespace; return (rc, stdout, stderr)."""
@@ -151,9 +157,10 @@ class Tracer:
 
     def plan(self):
         """The rules this tracer adds, as command lines (for check mode and the result)."""
+        bridge = self.bridge.commands() if self.bridge else []
         if self.backend == "nftables":
-            return [" ".join(argv) for argv in self._nft_commands()]
-        return [" ".join(argv) for argv in self._iptables_commands("-I")]
+            return [" ".join(argv) for argv in self._nft_commands() + bridge]
+        return [" ".join(argv) for argv in self._iptables_commands("-I") + bridge]
 
     def _iptables_commands(self, action):
         cmds = []
@@ -207,6 +214,7 @@ class Tracer:
             self.armed.append("table")
             for argv in self._nft_commands():
                 self.runner.run(argv, timeout=self.timeout, check=True)
+            self._arm_bridge(remember)
             return
         if self.backend == "nft":
             self.created = self._missing_nft_objects()
@@ -215,6 +223,11 @@ class Tracer:
         for insert, delete in zip(self._iptables_commands("-I"), self._iptables_commands("-D")):
             self.runner.run(insert, timeout=self.timeout, check=True)
             self.armed.append(delete)
+        self._arm_bridge(remember)
+
+    def _arm_bridge(self, remember):
+        if self.bridge is not None:
+            self.bridge.arm(remember)
 
     def _missing_nft_objects(self):
         """The raw table and chains that iptables-nft will create on first use (removed again on disarm)."""
@@ -243,6 +256,8 @@ class Tracer:
                 if obj[0] == "table" and "chain " in self._here(["nft", "list"] + obj)[1]:
                     continue
                 self._here(["nft", "delete"] + obj)
+        if self.bridge is not None:
+            errors += self.bridge.disarm()
         self.armed = []
         self.created = []
         return errors
