@@ -24,21 +24,23 @@ _SIDES = (("src", "sport"), ("dst", "dport"))
 _FAMILIES = ("ip", "ip6")
 
 
-def split_damaged(hops, hook_of):
+def split_damaged(hops, hook_of, seen_before):
     """(kept, damaged): a longest run of hops, in order, whose headers agree from each to the next, and
     the others (each a damaged line). A run with fewer values cut short (the start of what another
-    hop shows where nothing rewrites it) is kept first, then a longer one, then one that ends later.
-    hook_of(table, chain) is the hook a chain is known to hook into, or None."""
+    hop shows where nothing rewrites it) is kept first, then one with more hops whose headers an
+    earlier packet showed, then a longer one, then one that ends later. hook_of(table, chain) is the hook a chain is
+    known to hook into, or None; seen_before(hop) is True when an earlier packet showed its headers."""
     places = _places(hops, hook_of)
     if all(_agree(hops, places, index - 1, index) for index in range(1, len(hops))):
         return hops, []
-    cut = [_looks_cut(hops, places, index) for index in range(len(hops))]
-    best: list[tuple[int, int]] = []
+    weights = [(-_looks_cut(hops, places, index), int(seen_before(hop)), 1) for index, hop in enumerate(hops)]
+    best: list[tuple[int, int, int]] = []
     before: list[int | None] = []
     for index in range(len(hops)):
-        score, previous = (-cut[index], 1), None
+        weight = weights[index]
+        score, previous = weight, None
         for earlier in range(index):
-            candidate = (best[earlier][0] - cut[index], best[earlier][1] + 1)
+            candidate = (best[earlier][0] + weight[0], best[earlier][1] + weight[1], best[earlier][2] + 1)
             if candidate >= score and _agree(hops, places, earlier, index):
                 score, previous = candidate, earlier
         best.append(score)

@@ -57,6 +57,8 @@ class JourneyBuilder:
         self.order = 0
         self._hooks = {}
         self.judge_damage = True
+        # Connection tuple: the order number of the packet that showed it first.
+        self._first_seen = {}
         self.saw_nat = self.ruleset is not None and self.ruleset.has_table("nat")
 
     def run(self, lines):
@@ -202,8 +204,9 @@ class JourneyBuilder:
         forward = _connection_tuple(event)
         if forward not in self.connections:
             self.connections[forward] = (packet["_connection"], packet["direction"])
+            self._first_seen[forward] = packet["_order"]
             if len(self.connections) > CONNECTION_LIMIT:
-                self.connections.popitem(last=False)
+                self._first_seen.pop(self.connections.popitem(last=False)[0], None)
 
     def _close(self, key):
         packet = self.open.pop(key)
@@ -214,11 +217,21 @@ class JourneyBuilder:
         if not self.judge_damage or (hops[0]["ip_id"] is None and not hops[0].get("flow_label")):
             # Without an IP id or flow label, packets alike are told apart by less: not judged.
             return [finish_packet(packet, self.ruleset, self.saw_nat)]
-        kept, damaged = split_damaged(hops, lambda table, chain: self._hooks.get((table, chain)))
+        kept, damaged = split_damaged(
+            hops, lambda table, chain: self._hooks.get((table, chain)), lambda hop: self._seen_before(hop, packet)
+        )
         if damaged:
             self._damaged(damaged, kept, texts)
             packet["hops"] = kept
         return [finish_packet(packet, self.ruleset, self.saw_nat)]
+
+    def _seen_before(self, hop, packet):
+        """True when an earlier packet showed the hop's connection tuple (either way)."""
+        forward = _connection_tuple(hop)
+        first = min(
+            self._first_seen.get(forward, packet["_order"]), self._first_seen.get(reverse(forward), packet["_order"])
+        )
+        return first < packet["_order"]
 
     def _damaged(self, damaged, kept, texts):
         """List the hops whose headers were damaged as unparsed lines, not events."""

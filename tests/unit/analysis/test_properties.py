@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 import ipaddress
+import re
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -171,13 +172,109 @@ def assert_only_real_addresses(result):
                     ipaddress.ip_address(_address(endpoint))
 
 
+def rewrites(result):
+    return {(record["kind"], record["from"], record["to"]) for packet in result["packets"] for record in packet["nat"]}
+
+
+def endpoints(result):
+    """Every address (and address:port) the hops of a run show."""
+    return {
+        endpoint
+        for packet in result["packets"]
+        for hop in packet["hops"]
+        for side, port in (("src", "sport"), ("dst", "dport"))
+        for endpoint in (hop[side], "%s:%s" % (hop[side], hop.get(port)))
+    }
+
+
+LEGACY_DAMAGED = read_lines("legacy-external_to_published.kern.log")
+LEGACY_UNDAMAGED = build_journeys(LEGACY_DAMAGED)
+XTABLES_UNDAMAGED = build_journeys(XTABLES)
+NFT_UNDAMAGED = build_journeys(NFT)
+
+
+def assert_no_fake_rewrite(result, undamaged):
+    """No NAT record the undamaged run does not have, but one: a header damaged in the last hop before
+    the place where the kernel rewrites it, or the first after, cannot be told from a rewrite by the
+    hooks alone (a reply's raw PREROUTING then FORWARD: conntrack's un-NAT); its record keeps the
+    other, true endpoint. A record of two damaged endpoints, or a change where nothing rewrites, never."""
+    seen = endpoints(undamaged)
+    between_hooks = changes_between_hooks(result)
+    for record in rewrites(result) - rewrites(undamaged):
+        assert record[1:] in between_hooks and seen.intersection(record[1:]), record
+
+
+def _endpoint(hop, side, port):
+    return hop[side] if hop.get(port) is None else "%s:%s" % (hop[side], hop[port])
+
+
+def changes_between_hooks(result):
+    """(from, to) of every header change between consecutive hops at two different hooks."""
+    return {
+        (_endpoint(before, side, port), _endpoint(after, side, port))
+        for packet in result["packets"]
+        for before, after in zip(packet["hops"], packet["hops"][1:], strict=False)
+        if None is not before["hook"] != after["hook"] is not None
+        for side, port in (("src", "sport"), ("dst", "dport"))
+    }
+
+
 @SETTINGS
-@given(field_mutated(read_lines("legacy-external_to_published.kern.log")))
+@given(field_mutated(LEGACY_DAMAGED))
 def test_a_damaged_legacy_field_never_makes_an_invalid_address_or_a_fake_rewrite(lines):
-    assert_only_real_addresses(build_journeys(lines))
+    result = build_journeys(lines)
+    assert_only_real_addresses(result)
+    assert_no_fake_rewrite(result, LEGACY_UNDAMAGED)
+
+
+def test_no_cut_of_a_port_or_address_in_the_first_packets_of_a_kernel_log_makes_a_rewrite():
+    """Every cut of SPT, DPT, SRC and DST in the lines of the first two packets (the SYN with its DNAT
+    rule, the SYN ACK): the rewrites stay those of the undamaged trace."""
+    real = rewrites(LEGACY_UNDAMAGED)
+    cuts = 0
+    for index in range(1, 20):
+        line = LEGACY_DAMAGED[index]
+        for found in re.finditer(r" (?:SPT|DPT|SRC|DST)=(\S+)", line):
+            for cut in range(1, len(found.group(1))):
+                lines = list(LEGACY_DAMAGED)
+                lines[index] = line[: found.start(1)] + found.group(1)[:cut] + line[found.end(1) :]
+                assert rewrites(build_journeys(lines)) <= real, lines[index]
+                cuts += 1
+    assert cuts > 400
 
 
 @SETTINGS
 @given(field_mutated(XTABLES))
 def test_a_damaged_xtables_field_never_makes_an_invalid_address_or_a_fake_rewrite(lines):
-    assert_only_real_addresses(build_journeys(lines))
+    result = build_journeys(lines)
+    assert_only_real_addresses(result)
+    assert_no_fake_rewrite(result, XTABLES_UNDAMAGED)
+
+
+@st.composite
+def nft_field_mutated(draw, lines):
+    """Real nft monitor lines, one header value of one packet line damaged (cut, glued, junk)."""
+    lines = list(lines)
+    packets = [index for index, line in enumerate(lines) if " packet: " in line]
+    index = draw(st.sampled_from(packets))
+    words = lines[index].split(" ")
+    fields = [pos for pos in range(1, len(words)) if words[pos - 1] in ("saddr", "daddr", "sport", "dport", "id")]
+    pos = draw(st.sampled_from(fields))
+    value = words[pos]
+    words[pos] = draw(
+        st.one_of(
+            st.builds(lambda cut: value[:cut], st.integers(min_value=0, max_value=len(value) - 1)),
+            st.just(value + words[pos + 1]),
+            st.text(alphabet="0123456789.:abcXYZ", min_size=1, max_size=12),
+        )
+    )
+    lines[index] = " ".join(words)
+    return lines
+
+
+@SETTINGS
+@given(nft_field_mutated(NFT))
+def test_a_damaged_nft_monitor_field_never_makes_an_invalid_address_or_a_fake_rewrite(lines):
+    result = build_journeys(lines)
+    assert_only_real_addresses(result)
+    assert_no_fake_rewrite(result, NFT_UNDAMAGED)
