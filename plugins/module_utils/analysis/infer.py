@@ -8,7 +8,8 @@ Only hops whose verdict is still unknown are touched, and never over a contradic
   jumped there (or returned, when that chain called this one);
 - a hop followed by another table or hook did not drop the packet (a nat rule: the rewrite seen);
 - a trace that ends at a rule of a chain Docker fills the same way in a range of versions takes
-  that rule's verdict, naming the versions;
+  that rule's verdict, naming the versions (in raw PREROUTING only where the rule text shows a rule
+  other than the one that turned tracing on);
 - a packet whose connection is traced later the other way was delivered (infer_from_replies).
 """
 
@@ -22,6 +23,8 @@ DOCKER_FIXED_RULES = {
     ("filter", "DOCKER-FORWARD"): ("ACCEPT", "Docker 28.0 or later"),
     ("raw", "PREROUTING"): ("DROP", "Docker 28.2 or later"),
 }
+# Chains where the rule that turns tracing on sits too (a trace's first hop is that rule).
+TRACED_CHAINS = ("PREROUTING", "OUTPUT")
 
 
 def infer_hops(hops):
@@ -72,9 +75,22 @@ def _table_left(hop, following):
 
 def _docker_rule(hop):
     fixed = DOCKER_FIXED_RULES.get((hop["table"], hop["chain"]))
-    if hop["type"] == "rule" and fixed is not None:
-        verdict, versions = fixed
-        _mark(hop, verdict, narrate_inference.inferred_docker_rule(hop["chain"], verdict, versions))
+    if hop["type"] != "rule" or fixed is None:
+        return
+    verdict, versions = fixed
+    if hop.get("target") not in (None, verdict):
+        return  # the ruleset or the line names another target: not the rule Docker fixes
+    if hop["chain"] in TRACED_CHAINS and not _names_another_rule(hop):
+        return  # the rule may be the one that turned tracing on
+    _mark(hop, verdict, narrate_inference.inferred_docker_rule(hop["chain"], verdict, versions))
+
+
+def _names_another_rule(hop):
+    """True when the hop's rule text shows a rule that does not turn tracing on (iptables' TRACE
+    target, nft's ``meta nftrace set 1``). A kernel log line names the rule by number only: it
+    proves nothing."""
+    words = (hop.get("rule_text") or "").split()
+    return bool(words) and "TRACE" not in words and "nftrace" not in words
 
 
 def infer_from_replies(packets, decide_fate):
