@@ -5,10 +5,15 @@
 
 from __future__ import annotations
 
-import pytest
-from analysis_support import BACKENDS, SCENARIOS, journeys
+import glob
+import os
 
+import pytest
+from analysis_support import BACKENDS, FIXTURES, SCENARIOS, journeys, read_lines, ruleset_of
+
+from ansible_collections.dockernet.packetflow.plugins.module_utils.analysis.formats import detect_stream
 from ansible_collections.dockernet.packetflow.plugins.module_utils.analysis.infer import infer_from_replies
+from ansible_collections.dockernet.packetflow.plugins.module_utils.analysis.journeys import build_journeys
 
 
 def nat_rules(result, numbered):
@@ -35,10 +40,8 @@ def test_rewrites_are_given_to_the_same_nat_rule_with_or_without_the_ruleset(bac
     assert nat_rules(bare, backend == "legacy") == nat_rules(resolved, backend == "legacy")
 
 
-@pytest.mark.parametrize("backend", sorted(BACKENDS))
-@pytest.mark.parametrize("scenario", SCENARIOS)
-def test_inferred_verdicts_and_fates_are_those_the_ruleset_gives(backend, scenario):
-    bare, resolved = journeys(backend, scenario, with_ruleset=False), journeys(backend, scenario)
+def assert_inference_agrees(bare, resolved, legacy):
+    """What the trace alone proves (inferred verdicts, fates) is what the ruleset says; an unknown says why."""
     assert len(bare["packets"]) == len(resolved["packets"])
     for guessed, known in zip(bare["packets"], resolved["packets"], strict=True):
         for hop, resolved_hop in zip(guessed["hops"], known["hops"], strict=True):
@@ -48,7 +51,57 @@ def test_inferred_verdicts_and_fates_are_those_the_ruleset_gives(backend, scenar
             assert guessed["fate_reason"]
         else:
             assert guessed["fate"] == known["fate"]
-            assert guessed.get("inferred") or backend != "legacy"
+            assert guessed.get("inferred") or not legacy
+
+
+@pytest.mark.parametrize("backend", sorted(BACKENDS))
+@pytest.mark.parametrize("scenario", SCENARIOS)
+def test_inferred_verdicts_and_fates_are_those_the_ruleset_gives(backend, scenario):
+    bare, resolved = journeys(backend, scenario, with_ruleset=False), journeys(backend, scenario)
+    assert_inference_agrees(bare, resolved, backend == "legacy")
+
+
+def _kernel_log(path):
+    """True when the file reads as a kernel log with trace events (not a host snapshot)."""
+    with open(path, encoding="utf-8", errors="replace") as handle:
+        lines = handle.readlines()
+    try:
+        detected = detect_stream(enumerate(lines, 1))[0]
+    except ValueError:
+        return False
+    return detected == "legacy" and build_journeys(lines)["counts"]["events"] > 0
+
+
+TEXT_SUFFIXES = (".kmsg", ".dmesg", ".kern.log", ".journal", ".traditional.log", ".txt", ".trace")
+# Every kernel log fixture (straight from the tool and derived), found by its detected format.
+LEGACY_TRACES = sorted(
+    os.path.relpath(path, FIXTURES)
+    for path in glob.glob(os.path.join(FIXTURES, "*")) + glob.glob(os.path.join(FIXTURES, "derived", "*"))
+    if path.endswith(TEXT_SUFFIXES) and _kernel_log(path)
+)
+# The ruleset recorded with each run; the ebtables recording has none (its iptables lines came from
+# another test on the host at that moment): its bare reading is checked alone.
+RULESET_PREFIXES = (("ipv6-legacy.", "ipv6-legacy.ip6tables-save"), ("ebtables-", None), ("", "legacy.iptables-save"))
+
+
+def ruleset_for(name):
+    return next(ruleset for prefix, ruleset in RULESET_PREFIXES if os.path.basename(name).startswith(prefix))
+
+
+def test_every_kernel_log_fixture_is_read_with_and_without_its_ruleset():
+    assert len(LEGACY_TRACES) >= 26
+    assert {"legacy-busy-window.kmsg", "ipv6-legacy.kmsg.txt", "ebtables-bridge.kmsg.txt"} <= set(LEGACY_TRACES)
+    assert {name.rsplit(".", 1)[-1] for name in LEGACY_TRACES} >= {"kmsg", "dmesg", "log", "journal", "txt"}
+
+
+@pytest.mark.parametrize("name", LEGACY_TRACES)
+def test_every_kernel_log_without_its_ruleset_agrees_with_it(name):
+    lines = read_lines(name)
+    bare = build_journeys(lines)
+    ruleset = ruleset_for(name)
+    resolved = build_journeys(lines, ruleset=ruleset_of(ruleset)) if ruleset else bare
+    assert_inference_agrees(bare, resolved, True)
+    assert all(packet.get("inferred") or packet.get("fate_reason") for packet in bare["packets"])
 
 
 LEGACY_FATES = {  # scenario: fates the trace alone proves, in packet order ("unknown": nothing later proves it)
