@@ -48,15 +48,20 @@ options:
   ruleset_path:
     description:
       - A ruleset dump taken when the trace was recorded, to give every hop its rule text and target.
-      - C(iptables-save) output (either back end) or C(nft -j list ruleset).
+      - C(iptables-save) output (either back end), C(nft -j list ruleset), or the forms people paste
+        C(iptables -S), C(iptables -L -n -v --line-numbers) (one or more tables, each headed by a
+        C(# ... -t TABLE ...) line or guessed from its chains) and C(nft list ruleset) (text).
       - Without it, legacy traces have rule numbers but no rule text, and verdicts are only those
         the trace itself proves (marked C(inferred)).
     type: path
   ruleset_format:
-    description: Format of O(ruleset_path); C(auto) takes JSON as C(nft-json).
+    description:
+      - Format of O(ruleset_path); C(auto) detects it from the text (JSON as C(nft-json)).
+      - C(iptables-S) is C(iptables -S), C(iptables-L) is C(iptables -L -n -v --line-numbers),
+        C(nft-text) is C(nft list ruleset).
     type: str
     default: auto
-    choices: [auto, iptables-save, nft-json]
+    choices: [auto, iptables-save, nft-json, iptables-S, iptables-L, nft-text]
   pcaps:
     description:
       - Captures made while tracing (pcap or pcapng as C(tcpdump -w) writes them, Linux cooked
@@ -110,6 +115,12 @@ EXAMPLES = r"""
     path: /var/log/iptables.log
     ruleset_path: /root/iptables-save.txt
   register: trace
+
+- name: The same log with the rules pasted as "iptables -S" output (the format is detected)
+  dockernet.packetflow.packetflow_trace_log:
+    path: /var/log/iptables.log
+    ruleset_path: /root/iptables-S.txt
+  register: trace_pasted
 
 - name: Where was each packet dropped?
   ansible.builtin.debug:
@@ -217,6 +228,7 @@ from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.dockernet.packetflow.plugins.module_utils.analysis.journeys import collect_journeys
 from ansible_collections.dockernet.packetflow.plugins.module_utils.analysis.pcap import PcapError
+from ansible_collections.dockernet.packetflow.plugins.module_utils.analysis.ruleset import RULESET_FORMATS
 
 MAX_LINE = 65536
 BINARY_PROBE = 4096
@@ -292,7 +304,7 @@ def main():
             path=dict(type="path", required=True),
             format=dict(type="str", default="auto", choices=["auto", "legacy", "xtables-monitor", "nft-monitor"]),
             ruleset_path=dict(type="path"),
-            ruleset_format=dict(type="str", default="auto", choices=["auto", "iptables-save", "nft-json"]),
+            ruleset_format=dict(type="str", default="auto", choices=["auto"] + list(RULESET_FORMATS)),
             pcaps=dict(type="raw"),
             flow=dict(
                 type="dict",

@@ -102,3 +102,24 @@ def test_very_long_line_is_cut_not_loaded_whole(tmp_path):
     assert result["packets"][0]["fate"] == "dropped"
     assert [item["line"] for item in result["unparsed"]] == [1, 4, 13]
     assert len(result["unparsed"][1]["text"]) <= 2000
+
+
+@pytest.mark.parametrize("ruleset, ruleset_format", [("legacy.iptables-S", "auto"), ("legacy.iptables-L", "iptables-L")])
+def test_a_pasted_ruleset_form_gives_the_rule_texts(tmp_path, ruleset, ruleset_format):
+    result = run_module(tmp_path, path=fixture_path("legacy-cross_network.kmsg"),
+                        ruleset_path=fixture_path(ruleset), ruleset_format=ruleset_format)
+    assert "failed" not in result, result.get("msg")
+    packet = result["packets"][0]
+    assert packet["fate"] == "dropped" and packet["fate_at"]["chain"] == "DOCKER-ISOLATION-STAGE-2"
+    assert "inferred" not in packet and "DROP" in packet["fate_at"]["rule_text"]
+
+
+def test_a_mostly_unreadable_trace_warns(tmp_path):
+    with open(fixture_path("legacy-external_to_published.kern.log")) as handle:
+        lines = handle.readlines()
+    damaged = [line.replace(" DST=", " DST=172.17=", 1) if number % 4 else line for number, line in enumerate(lines)]
+    log = tmp_path / "damaged.log"
+    log.write_text("".join(damaged))
+    result = run_module(tmp_path, path=str(log))
+    assert "failed" not in result and result["counts"]["unparsed"] > len(lines) / 2
+    assert "of 112 trace lines (75%) could not be read" in json.dumps(result["warnings"])
