@@ -154,3 +154,18 @@ def test_endpoints_name_the_published_ports_target_and_the_egress():
         "address (192.0.2.5:8080), published port 8080 → web 172.17.0.2:80, leaves the host by eth0")
     assert report_flows.endpoint(dict(kind="host")) == "host"
     assert report_flows.endpoint(None) == "?"
+
+
+def test_a_flows_events_lost_under_load_are_shown(tmp_path):
+    docs = flow_fixtures.flow_docs()
+    flows = docs[0]["flows"]
+    flows[0]["stats"] = dict(flows[0].get("stats") or {}, lost={"kernel_suppressed": 0, "kmsg_overrun": 0,
+                                                                "monitor_overruns": 1, "capture_kernel_drops": 1794})
+    flows[1]["stats"] = dict(flows[1].get("stats") or {}, lost={"kernel_suppressed": 0, "kmsg_overrun": 0,
+                                                                "monitor_overruns": 0, "capture_kernel_drops": 0})
+    report_render.render(report_render.documents(results=docs), str(tmp_path))
+    shown = section(tmp_path, docs[0]["host"], flows[0]["flow"]).find("span", cls="lost")
+    assert shown is not None and "1 monitor overruns" in shown.text()
+    assert "1794 packets dropped by tcpdump" in shown.text()
+    clean = section(tmp_path, docs[0]["host"], flows[1]["flow"])
+    assert clean.find("span", cls="lost") is None and "Lost under load: 0 kernel log records" in clean.text()
