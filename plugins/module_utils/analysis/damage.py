@@ -24,14 +24,15 @@ _SIDES = (("src", "sport"), ("dst", "dport"))
 _FAMILIES = ("ip", "ip6")
 
 
-def split_damaged(hops, hook_of, seen_before):
+def split_damaged(hops, changes, hook_of, seen_before):
     """(kept, damaged): a longest run of hops, in order, whose headers agree from each to the next, and
     the others (each a damaged line). A run with fewer values cut short (the start of what another
     hop shows where nothing rewrites it) is kept first, then one with more hops whose headers an
     earlier packet showed, then a longer one, then one that ends later. hook_of(table, chain) is the hook a chain is
-    known to hook into, or None; seen_before(hop) is True when an earlier packet showed its headers."""
-    places = _places(hops, hook_of)
-    if all(_agree(hops, places, index - 1, index) for index in range(1, len(hops))):
+    known to hook into, or None; seen_before(hop) is True when an earlier packet showed its headers;
+    changes are the indexes of the hops whose headers differ from the hop before."""
+    places = _Places(hops, hook_of)
+    if all(_agree(hops, places, index - 1, index) for index in changes):
         return hops, []
     weights = [(-_looks_cut(hops, places, index), int(seen_before(hop)), 1) for index, hop in enumerate(hops)]
     best: list[tuple[int, int, int]] = []
@@ -104,30 +105,45 @@ def _rewrites(hook, side, after, before):
     return point is not None and point[0] == side and after <= point[1] < before
 
 
-def _places(hops, hook_of):
-    """(hook, priority) of each hop, None where not known. An iptables table's hop has both (its user
-    chains run at the hook of the base chain before them); a hop of another table of the ip or ip6
-    family has the hook its chain hooks into (leading hops of unknown hook: that of the first hop
-    whose hook is known), at a priority not known."""
-    places: list[tuple[str, int | None] | None] = []
-    for hop in hops:
+class _Places(dict):
+    """(hook, priority) of each hop by its index, worked out when first asked, None where not known.
+    An iptables table's hop has both (its user chains run at the hook of the base chain before
+    them); a hop of another table of the ip or ip6 family has the hook its chain hooks into (leading
+    hops of unknown hook: that of the first hop whose hook is known), at a priority not known."""
+
+    def __init__(self, hops, hook_of):
+        super().__init__()
+        self.hops, self.hook_of = hops, hook_of
+        self.first_known: tuple[int, str | None] | None = None
+
+    def __missing__(self, index):
+        place = self[index] = self._own(self.hops[index])
+        if place == ("", None):
+            first, hook = self._first_known()
+            place = self[index] = (hook, None) if hook and index < first else None
+        return place
+
+    def _own(self, hop):
         hook, table = hop.get("hook"), hop["table"]
         if hop.get("family") not in _FAMILIES:
-            places.append(None)
-        elif table == "nat":
+            return None
+        if table == "nat":
             point = _NAT_POINTS.get(hook)
-            places.append((hook, point[1]) if point else None)
-        elif table in _PRIORITIES:
-            places.append((hook, _PRIORITIES[table]) if hook in _STAGES else None)
-        else:
-            own = hook_of(table, hop["chain"])
-            places.append((own, None) if own in _STAGES else ("", None))
-    first_known = next((place[0] for place in places if place and place[0]), None)
-    for index, place in enumerate(places):
-        if place != ("", None):
-            break
-        places[index] = (first_known, None) if first_known else None
-    return [None if place == ("", None) else place for place in places]
+            return (hook, point[1]) if point else None
+        if table in _PRIORITIES:
+            return (hook, _PRIORITIES[table]) if hook in _STAGES else None
+        own = self.hook_of(table, hop["chain"])
+        return (own, None) if own in _STAGES else ("", None)
+
+    def _first_known(self):
+        if self.first_known is None:
+            self.first_known = (len(self.hops), None)
+            for index, hop in enumerate(self.hops):
+                place = self._own(hop)
+                if place and place[0]:
+                    self.first_known = (index, place[0])
+                    break
+        return self.first_known
 
 
 def _looks_cut(hops, places, index):

@@ -143,8 +143,9 @@ class JourneyBuilder:
                 or previous.get("dport") != event.get("dport")
             ):
                 self._register_connection(packet, event)
+                packet["_changes"].append(len(packet["hops"]))
         _append_hop(packet, event, table, hook)
-        packet["_texts"][id(event)] = text
+        packet["_texts"].append(text)
         flow_filter = self.flow_filter
         if flow_filter is not None:
             if packet["_keep"]:
@@ -170,7 +171,8 @@ class JourneyBuilder:
         packet = {
             "_order": self.order,
             "_segments": [],
-            "_texts": {},
+            "_texts": [],
+            "_changes": [],
             "_hook": None,
             "_connection": connection,
             "_later_in_connection": known,
@@ -210,18 +212,22 @@ class JourneyBuilder:
 
     def _close(self, key):
         packet = self.open.pop(key)
-        texts = packet.pop("_texts")
+        texts, changes = packet.pop("_texts"), packet.pop("_changes")
         if not packet["_keep"]:
             return []
         hops = packet["hops"]
-        if not self.judge_damage or (hops[0]["ip_id"] is None and not hops[0].get("flow_label")):
+        if not changes or not self.judge_damage or (hops[0]["ip_id"] is None and not hops[0].get("flow_label")):
             # Without an IP id or flow label, packets alike are told apart by less: not judged.
             return [finish_packet(packet, self.ruleset, self.saw_nat)]
         kept, damaged = split_damaged(
-            hops, lambda table, chain: self._hooks.get((table, chain)), lambda hop: self._seen_before(hop, packet)
+            hops,
+            changes,
+            lambda table, chain: self._hooks.get((table, chain)),
+            lambda hop: self._seen_before(hop, packet),
         )
         if damaged:
-            self._damaged(damaged, kept, texts)
+            lines = dict(zip(map(id, hops), texts, strict=True))
+            self._damaged(damaged, kept, lines)
             packet["hops"] = kept
         return [finish_packet(packet, self.ruleset, self.saw_nat)]
 
