@@ -39,14 +39,15 @@ STAGES = (  # (owner, attribute, label), in the order a run reaches them
     (reaper.Reaper, "start", "reaper start (double fork)"),
     (run.Run, "__enter__", "run enter: lock, reaper, state file"),
     (flow.FlowWorkload, "captures", "discover interfaces (veths, routes)"),
+    (capture, "spawn_all", "start tcpdumps"),
     (tracer.Tracer, "start_collector", "start xtables-monitor, wait for its socket"),
-    (tracer.Tracer, "arm", "arm: nft lookups + 4 iptables -I"),
-    (capture, "start_all", "start tcpdumps, wait until all listen"),
+    (tracer.Tracer, "arm", "arm: nft lookup, iptables-restore, bridge table"),
+    (capture, "wait_all", "wait until all tcpdumps listen (after arming)"),
     (flow.FlowWorkload, "send", "probe"),
     (tracer.Tracer, "ruleset", "ruleset: iptables-save + nft list chains"),
     (tracer.Tracer, "collect", "collect trace (wait quiet, stop monitor)"),
     (capture, "stop_all", "stop tcpdumps (collect and teardown)"),
-    (tracer.Tracer, "disarm", "disarm: 4 iptables -D + nft lookups"),
+    (tracer.Tracer, "disarm", "disarm: iptables-restore, nft list + delete, bridge"),
     (run.Run, "teardown", "teardown total"),
     (flow, "flow_verdict", "journeys, policy, narration"),
 )
@@ -126,7 +127,7 @@ def main():
         for dummy in range(opts.runs + 1):  # the first run warms caches and is not counted
             SPENT.clear()
             started = time.perf_counter()
-            result = flow.run_flow(params(opts, work), False, docker_api.docker, shutil.which)
+            result = flow.run_flow(params(opts, work), False, docker_api.READER, shutil.which)
             totals.append(time.perf_counter() - started)
             if result.get("error") or not result["traffic"][0]["ok"]:
                 raise RuntimeError("run failed: %s" % (result.get("error") or result["traffic"]))

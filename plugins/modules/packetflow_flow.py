@@ -276,7 +276,11 @@ def main():
         ),
         supports_check_mode=True,
     )
-    module_run.finish(module, lambda sdk: run_flow(module.params, module.check_mode, sdk, module.get_bin_path))
+    module_run.finish(
+        module,
+        lambda docker_mod: run_flow(module.params, module.check_mode, docker_mod, module.get_bin_path),
+        reader=True,
+    )
 
 
 if __name__ == "__main__":

@@ -95,14 +95,18 @@ class Capture:
         return self.stats
 
 
-def start_all(specs, timeout, into, runner=RUNNER):
+def spawn_all(specs, into, runner=RUNNER):
     """Start one Capture per spec (dicts of Capture's arguments), all at once, appending each to
-    into first; return once every one is listening."""
+    into first; wait_all then waits until they listen (other work can run in between)."""
     for spec in specs:
         cap = Capture(runner=runner, **spec)
         into.append(cap)
         cap.spawn()
-    for cap in into:
+
+
+def wait_all(captures, timeout):
+    """Return once every capture is listening; raise when one exits or does not within timeout."""
+    for cap in captures:
         cap.wait_listening(timeout)
 
 

@@ -13,15 +13,17 @@ from ansible.module_utils.basic import missing_required_lib
 from ansible_collections.dockernet.packetflow.plugins.module_utils.host import docker_api
 
 
-def finish(module, run, **identity):
-    """Call run(docker SDK) and exit with its result; fail on a refusal, an error, a mismatch or a crash.
+def finish(module, run, reader=False, **identity):
+    """Call run(docker_mod) and exit with its result; fail on a refusal, an error, a mismatch or a crash.
 
+    docker_mod is the Docker SDK, or with reader (a run that only reads from the engine)
+    docker_api.READER, which needs the SDK only for addresses other than unix:// and tcp://.
     identity (scenario, run_id, ...) is returned with a refusal or a crash, which have no result."""
-    if not docker_api.HAS_DOCKER:
+    if not reader and not docker_api.HAS_DOCKER:
         module.fail_json(msg=missing_required_lib("docker"))
     started = time.time()
     try:
-        result = run(docker_api.docker)
+        result = run(docker_api.READER if reader else docker_api.sdk())
     except (RuntimeError, ValueError) as exc:
         module.fail_json(
             msg=str(exc), error=str(exc), seconds=round(time.time() - started, 3), changed=False, **identity

@@ -52,6 +52,8 @@ def argv(item, count, interval, timeout):
         return item["prefix"] + probe + [item["to"]]
     return item["prefix"] + [
         sys.executable,
+        "-I",  # isolated, and without site: the probe needs the standard library only, and starts faster
+        "-S",
         "-c",
         SOCKET_PROBE,
         item["proto"],

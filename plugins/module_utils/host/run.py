@@ -137,11 +137,14 @@ class Run:
             if self.check_mode:
                 self.plan = {"rules": self.tracer.plan(), "captures": [spec["label"] for spec in specs]}
                 return
-            self._arm(pid)
             self.stage = "start captures"
-            capture.start_all(specs, self.timeout, self.captures, self.runner)
+            capture.spawn_all(specs, self.captures, self.runner)
             for cap in self.captures:
                 self.state.add("pids", cap.proc.pid)
+            self.stage = "arm tracing"
+            self._arm(pid)  # while the captures start
+            self.stage = "start captures"
+            capture.wait_all(self.captures, self.timeout)
             self.stage = "send traffic"
             for item in self.traffic:
                 workload.send(item)

@@ -103,19 +103,46 @@ def flow_ports(legs):
     return ports
 
 
+def netlink_sockets(pid):
+    """[(groups, rmem)] of the netlink sockets process pid holds (from its namespace's
+    /proc/net/netlink); None when that cannot be read."""
+    try:
+        inodes = set()
+        for name in os.listdir("/proc/%s/fd" % pid):
+            link = os.readlink("/proc/%s/fd/%s" % (pid, name))
+            if link.startswith("socket:["):
+                inodes.add(link[8:-1])
+        with open("/proc/%s/net/netlink" % pid) as handle:
+            rows = [line.split() for line in handle.read().splitlines()[1:]]
+    except OSError:
+        return None
+    return [(int(row[3], 16), int(row[4])) for row in rows if len(row) >= 10 and row[9] in inodes]
+
+
+def raw_chains(listing):
+    """{chain: number of rules} of an ``nft list table`` listing."""
+    chains: dict = {}
+    chain = None
+    for line in listing.splitlines():
+        words = line.split()
+        if words[:1] == ["chain"]:
+            chain = words[1]
+            chains[chain] = 0
+        elif words[:1] == ["}"]:
+            chain = None
+        elif chain and words and words[0] not in ("type", "policy", "comment"):
+            chains[chain] += 1
+    return chains
+
+
 def wait_for_socket(pid, timeout):
-    """Wait until process pid holds a socket (its netlink listener); raise on exit or timeout."""
+    """Wait until process pid listens: its netlink socket joined a group (the trace events' group);
+    raise on exit or timeout."""
     deadline = time.time() + timeout
-    fd_dir = "/proc/%s/fd" % pid
     while time.time() < deadline:
-        try:
-            for name in os.listdir(fd_dir):
-                if os.readlink(os.path.join(fd_dir, name)).startswith("socket:"):
-                    time.sleep(0.05)
-                    return
-        except OSError:
-            pass
-        time.sleep(0.01)
+        if any(groups for groups, dummy in netlink_sockets(pid) or []):
+            return
+        time.sleep(0.005)
     raise RuntimeError("trace monitor (pid %s) did not start within %ss" % (pid, timeout))
 
 
@@ -220,10 +247,24 @@ class Tracer:
             self.created = self._missing_nft_objects()
             if remember and not self.prefix:
                 remember(self.created)
-        for insert, delete in zip(self._iptables_commands("-I"), self._iptables_commands("-D")):
-            self.runner.run(insert, timeout=self.timeout, check=True)
-            self.armed.append(delete)
+        rc, dummy, err = self._restore(self._iptables_commands("-I"))
+        if rc != 0:
+            raise RuntimeError("inserting the TRACE rules failed (rc %s): %s" % (rc, err.strip()))
+        self.armed = self._iptables_commands("-D")
         self._arm_bridge(remember)
+
+    def _restore(self, commands):
+        """Apply iptables commands of the raw table in one iptables-restore --noflush transaction."""
+        tool = "iptables-%s-restore" % self.backend
+        lines = ["*raw"] + [" ".join(argv[len(self.prefix) + 5 :]) for argv in commands] + ["COMMIT", ""]
+        path = os.path.join(os.path.dirname(self.log_path), "trace-rules.restore")
+        with open(path, "w") as handle:
+            handle.write("\n".join(lines))
+        try:
+            wait = ["-w", "5"] if self.backend == "legacy" else []
+            return self._here([tool, "--noflush"] + wait + [path])
+        finally:
+            os.remove(path)
 
     def _arm_bridge(self, remember):
         if self.bridge is not None:
@@ -231,13 +272,10 @@ class Tracer:
 
     def _missing_nft_objects(self):
         """The raw table and chains that iptables-nft will create on first use (removed again on disarm)."""
-        missing = []
-        for chain in CHAINS:
-            if self._here(["nft", "list", "chain", "ip", "raw", chain])[0] != 0:
-                missing.append(["chain", "ip", "raw", chain])
-        if self._here(["nft", "list", "table", "ip", "raw"])[0] != 0:
-            missing.append(["table", "ip", "raw"])
-        return missing
+        rc, out, dummy = self._here(["nft", "list", "table", "ip", "raw"])
+        chains = raw_chains(out) if rc == 0 else {}
+        missing = [["chain", "ip", "raw", chain] for chain in CHAINS if chain not in chains]
+        return missing + ([] if rc == 0 else [["table", "ip", "raw"]])
 
     def disarm(self):
         """Remove what arm() added; return error messages (empty when all went)."""
@@ -247,22 +285,33 @@ class Tracer:
             if rc != 0 and "No such file" not in err:
                 errors.append(err.strip())
         else:
-            for argv in reversed(self.armed):
-                rc, dummy, err = self.runner.run(argv, timeout=self.timeout)
-                if rc != 0:
-                    errors.append(err.strip())
-            for obj in self.created:
-                # Only the table is listed first: it stays when chains of others remain in it.
-                if obj[0] == "table" and "chain " in self._here(["nft", "list"] + obj)[1]:
-                    continue
-                self._here(["nft", "delete"] + obj)
+            if self.armed and self._restore(list(reversed(self.armed)))[0] != 0:
+                # Some rule is gone or the transaction failed: one at a time, to say which.
+                for argv in reversed(self.armed):
+                    rc, dummy, err = self.runner.run(argv, timeout=self.timeout)
+                    if rc != 0:
+                        errors.append(err.strip())
+            self._delete_created()
         if self.bridge is not None:
             errors += self.bridge.disarm()
         self.armed = []
         self.created = []
         return errors
 
-    def collect(self, settle=0.2):
+    def _delete_created(self):
+        """Delete the raw chains and table arm() made, in one nft transaction: only chains left empty,
+        and the table only when no chain of others remains in it."""
+        if not self.created:
+            return
+        rc, out, dummy = self._here(["nft", "list", "table", "ip", "raw"])
+        chains = raw_chains(out) if rc == 0 else {}
+        doomed = [obj for obj in self.created if obj[0] == "chain" and chains.get(obj[3]) == 0]
+        if ["table", "ip", "raw"] in self.created and rc == 0 and set(chains) <= {obj[3] for obj in doomed}:
+            doomed.append(["table", "ip", "raw"])
+        if doomed:
+            self._here(["nft", "; ".join("delete " + " ".join(obj) for obj in doomed)])
+
+    def collect(self, settle=0.03):
         """Stop collecting and return the raw trace lines (also written to trace.log)."""
         if self.kmsg is not None:
             self.lines = self._read_kmsg()
@@ -270,7 +319,7 @@ class Tracer:
                 out.write("".join(line + "\n" for line in self.lines))
             return self.lines
         if self.monitor is not None:
-            self._wait_quiet(settle)
+            self._wait_quiet(settle, self.monitor.pid)
             died = self.monitor.poll()
             self.stop()
             with open(self.log_path, errors="replace") as handle:
@@ -285,16 +334,19 @@ class Tracer:
                 )
         return self.lines
 
-    def _wait_quiet(self, settle):
-        """Give the monitor time to print events still in flight: until its output stops growing."""
+    def _wait_quiet(self, settle, pid):
+        """Give the monitor time to print events still in flight: until it has read every event
+        queued on its netlink socket and its output has not grown for settle seconds."""
         deadline = time.time() + max(settle * 5, 1.0)
-        size = -1
+        size, since = -1, time.time()
         while time.time() < deadline:
-            time.sleep(settle / 2)
             now = os.path.getsize(self.log_path)
-            if now == size:
+            queued = any(rmem for dummy, rmem in netlink_sockets(pid) or [])
+            if now != size or queued:
+                size, since = now, time.time()
+            elif time.time() - since >= settle:
                 return
-            size = now
+            time.sleep(0.005)
 
     def _mark_kmsg(self):
         """Log a line of our own and read back its sequence number: records overwritten later are

@@ -16,6 +16,31 @@ def iptables(backend, action, chain, src, dst, position=()):
             + ["-s", src, "-d", dst, "-p", "icmp", "-m", "comment", "--comment", TAG, "-j", "TRACE"])
 
 
+class Recorder(FakeRunner):
+    """A FakeRunner that also keeps the lines each iptables-restore was given (its file goes after)."""
+
+    def __init__(self):
+        super().__init__()
+        self.restored = []
+
+    def run(self, argv, timeout=10, check=False):
+        if argv[-1].endswith(".restore"):
+            with open(argv[-1]) as handle:
+                self.restored.append(handle.read().splitlines())
+        return super().run(argv, timeout, check)
+
+
+def restore(backend, tmp_path, prefix=()):
+    wait = ["-w", "5"] if backend == "legacy" else []
+    tool = ["iptables-%s-restore" % backend, "--noflush"]
+    return list(prefix) + tool + wait + [str(tmp_path / "trace-rules.restore")]
+
+
+def transaction(commands):
+    """What iptables-restore is given for these iptables commands: one raw-table transaction."""
+    return ["*raw"] + [" ".join(argv[5:]) for argv in commands] + ["COMMIT"]
+
+
 def armed(backend, runner, tmp_path, pid=None):
     tracer = Tracer(backend, RUN, LEGS, str(tmp_path), pid=pid, runner=runner)
     remembered = []
@@ -24,44 +49,65 @@ def armed(backend, runner, tmp_path, pid=None):
 
 
 def test_legacy_inserts_at_position_1_both_chains_both_directions_and_deletes_in_reverse(tmp_path):
-    runner = FakeRunner()
+    runner = Recorder()
     tracer, remembered = armed("legacy", runner, tmp_path)
     inserts = [iptables("legacy", "-I", chain, src, dst, ["1"])
                for chain in ("PREROUTING", "OUTPUT")
                for src, dst in (("172.17.0.1", "172.17.0.2"), ("172.17.0.2", "172.17.0.1"))]
-    assert runner.calls == inserts and remembered == []
+    assert runner.calls == [restore("legacy", tmp_path)] and remembered == []
+    assert runner.restored == [transaction(inserts)]
     runner.calls = []
     assert tracer.disarm() == []
-    assert runner.calls == [iptables("legacy", "-D", argv[6], argv[9], argv[11]) for argv in reversed(inserts)]
+    deletes = [iptables("legacy", "-D", argv[6], argv[9], argv[11]) for argv in reversed(inserts)]
+    assert runner.calls == [restore("legacy", tmp_path)] and runner.restored[1] == transaction(deletes)
+    assert not os.path.exists(tmp_path / "trace-rules.restore")
     runner.calls = []
     assert tracer.disarm() == [] and runner.calls == []
 
 
+EMPTY_RAW = ("table ip raw {\n\tchain PREROUTING {\n\t\ttype filter hook prerouting priority raw; policy accept;\n"
+             "\t}\n\tchain OUTPUT {\n\t\ttype filter hook output priority raw; policy accept;\n\t}\n}\n")
+
+
 def test_nft_remembers_the_raw_objects_it_creates_and_removes_them_after_the_rules(tmp_path):
-    runner = FakeRunner().on(["nft", "list", "chain", "ip", "raw"], rc=1).on(["nft", "list", "table"], rc=1)
+    runner = Recorder().on(["nft", "list", "table"], rc=1)
     tracer, remembered = armed("nft", runner, tmp_path)
     created = [["chain", "ip", "raw", "PREROUTING"], ["chain", "ip", "raw", "OUTPUT"], ["table", "ip", "raw"]]
     assert remembered == [created]
-    assert runner.calls[:3] == [["nft", "list"] + obj for obj in created]
-    inserts = runner.calls[3:]
-    assert inserts == [iptables("nft", "-I", chain, src, dst, ["1"])
-                       for chain in ("PREROUTING", "OUTPUT")
-                       for src, dst in (("172.17.0.1", "172.17.0.2"), ("172.17.0.2", "172.17.0.1"))]
+    assert runner.calls == [["nft", "list", "table", "ip", "raw"], restore("nft", tmp_path)]
+    inserts = [iptables("nft", "-I", chain, src, dst, ["1"])
+               for chain in ("PREROUTING", "OUTPUT")
+               for src, dst in (("172.17.0.1", "172.17.0.2"), ("172.17.0.2", "172.17.0.1"))]
+    assert runner.restored == [transaction(inserts)]
     runner.calls, runner.canned = [], []
-    tracer.disarm()
+    runner.on(["nft", "list", "table", "ip", "raw"], out=EMPTY_RAW)
+    assert tracer.disarm() == []
     deletes = [iptables("nft", "-D", argv[6], argv[9], argv[11]) for argv in reversed(inserts)]
-    assert runner.calls[:4] == deletes
-    assert [argv for argv in runner.calls[4:] if argv[1] == "delete"] == [["nft", "delete"] + obj for obj in created]
+    assert runner.restored[1] == transaction(deletes)
+    assert runner.calls == [restore("nft", tmp_path), ["nft", "list", "table", "ip", "raw"],
+                            ["nft", "delete chain ip raw PREROUTING; delete chain ip raw OUTPUT; delete table ip raw"]]
 
 
-def test_nft_leaves_a_raw_table_that_still_holds_chains(tmp_path):
-    runner = FakeRunner().on(["nft", "list", "chain", "ip", "raw"], rc=1).on(["nft", "list", "table"], rc=1)
-    tracer, dummy = armed("nft", runner, tmp_path)
-    runner.canned = []
-    runner.on(["nft", "list", "table", "ip", "raw"], out="table ip raw {\n\tchain PREROUTING {\n\t}\n}\n")
+def test_nft_keeps_existing_raw_chains_and_only_makes_the_missing_one(tmp_path):
+    runner = Recorder().on(["nft", "list", "table"], out="table ip raw {\n\tchain PREROUTING {\n"
+                            "\t\ttype filter hook prerouting priority raw; policy accept;\n"
+                            "\t\tip daddr 172.17.0.2 iifname != \"docker0\" counter drop\n\t}\n}\n")
+    tracer, remembered = armed("nft", runner, tmp_path)
+    assert remembered == [[["chain", "ip", "raw", "OUTPUT"]]]
     runner.calls = []
     tracer.disarm()
-    assert ["nft", "delete", "table", "ip", "raw"] not in runner.calls
+    assert runner.calls[-1] == ["nft", "list", "table", "ip", "raw"]  # OUTPUT is gone already: nothing to delete
+
+
+def test_nft_leaves_a_raw_table_that_still_holds_chains_and_chains_that_hold_rules(tmp_path):
+    runner = Recorder().on(["nft", "list", "table"], rc=1)
+    tracer, dummy = armed("nft", runner, tmp_path)
+    runner.canned = []
+    listing = EMPTY_RAW.replace("accept;\n\t}\n\tchain OUTPUT", "accept;\n\t\tcounter\n\t}\n\tchain OUTPUT")
+    runner.on(["nft", "list", "table", "ip", "raw"], out=listing + "table ip raw {\n\tchain OTHER {\n\t}\n}\n")
+    runner.calls = []
+    tracer.disarm()
+    assert runner.calls[-1] == ["nft", "delete chain ip raw OUTPUT"]
 
 
 def test_nftables_makes_a_table_of_its_own_and_deletes_it(tmp_path):
@@ -92,18 +138,32 @@ def test_inside_a_container_every_command_enters_its_namespace(tmp_path):
     assert runner.calls and all(argv[:2] == ["nsenter", "--net=/proc/4242/ns/net"] for argv in runner.calls)
 
 
-def test_a_failed_delete_is_reported(tmp_path):
-    runner = FakeRunner()
+def test_a_failed_delete_is_reported_rule_by_rule(tmp_path):
+    runner = Recorder()
     tracer, dummy = armed("legacy", runner, tmp_path)
+    runner.on(["iptables-legacy-restore"], rc=1, err="iptables-restore: line 2 failed")
     runner.on(["iptables-legacy"], rc=1, err="iptables: Bad rule")
     assert tracer.disarm() == ["iptables: Bad rule"] * 4
 
 
+def test_a_failed_insert_leaves_nothing_armed(tmp_path):
+    runner = Recorder().on(["iptables-legacy-restore"], rc=2, err="iptables-restore: line 2 failed")
+    tracer = Tracer("legacy", RUN, LEGS, str(tmp_path), runner=runner)
+    try:
+        tracer.arm()
+    except RuntimeError as exc:
+        assert "line 2 failed" in str(exc)
+    else:
+        raise AssertionError("arm() did not fail")
+    runner.calls = []
+    assert tracer.disarm() == [] and runner.calls == []
+
+
 def test_plan_is_the_arm_commands(tmp_path):
-    runner = FakeRunner()
+    runner = Recorder()
     tracer, dummy = armed("legacy", runner, tmp_path)
-    assert Tracer("legacy", RUN, LEGS, str(tmp_path), runner=FakeRunner()).plan() == [
-        " ".join(argv) for argv in runner.calls]
+    plan = Tracer("legacy", RUN, LEGS, str(tmp_path), runner=FakeRunner()).plan()
+    assert transaction([line.split() for line in plan]) == runner.restored[0]
 
 
 def recorded_line(port):
