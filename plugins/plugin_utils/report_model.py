@@ -87,10 +87,11 @@ def _chain_hook(chain):
 
 
 def stages(hops):
-    """Group consecutive hops at the same hook and table into numbered steps (with their NAT, if any)."""
+    """Group consecutive hops at the same hook and table into numbered steps (with their NAT, if any).
+    Bridge-family hops are the row "bridge" of their hook, drawn above the IP layer's tables."""
     groups: list[dict] = []
     for hop, hook in zip(hops, hook_names(hops), strict=True):
-        table = str(hop.get("table") or "?")
+        table = "bridge" if hop.get("family") == "bridge" else str(hop.get("table") or "?")
         if groups and groups[-1]["hook"] == hook and groups[-1]["table"] == table:
             groups[-1]["hops"].append(hop)
         else:

@@ -187,6 +187,8 @@ def decide_fate(hops, ruleset):
     verdict = last.get("verdict")
     if verdict is None:
         return "unknown", _where(last), ["verdict_unknown"]
+    if last.get("family") == "bridge":
+        return _bridged_fate(hops)
     if last["hook"] in FINAL_HOOKS:
         return "delivered", _where(last), []
     # No INPUT chain to trace it: a packet that was not forwarded (FORWARD would show it)
@@ -199,6 +201,15 @@ def decide_fate(hops, ruleset):
     ):
         return "delivered", _where(last), ["input_untraced"]
     return "unknown", _where(last), ["path_incomplete"]
+
+
+def _bridged_fate(hops):
+    """A frame whose trace ends in the bridge layer left the bridge only if it reached POSTROUTING there (a
+    copy may go up to INPUT as well); bridge FORWARD runs before iptables' FORWARD, so it decides nothing."""
+    out = [hop for hop in hops if hop.get("family") == "bridge" and hop.get("hook") == "POSTROUTING"]
+    if out:
+        return "delivered", _where(out[-1]), []
+    return "unknown", _where(hops[-1]), ["path_incomplete"]
 
 
 def _where(hop):

@@ -41,8 +41,17 @@ SCENARIOS: dict[str, dict[str, Any]] = {
         "traffic": [{"src": "c0", "dst": "c1", "proto": "icmp"}],
         "expect": {
             "fate": "delivered",
-            "via": ["filter:FORWARD", "filter:DOCKER-USER", "filter:DOCKER-ISOLATION-STAGE-1"],
-            "why": "Bridged frames cross FORWARD through br_netfilter and Docker accepts -i br -o br.",
+            "via": [
+                "bridge:PREROUTING",
+                "bridge:FORWARD",
+                "filter:FORWARD",
+                "filter:DOCKER-USER",
+                "filter:DOCKER-ISOLATION-STAGE-1",
+            ],
+            "why": (
+                "The bridge layer forwards the frames from port to port; br_netfilter (bridge-nf-call-iptables 1) "
+                "also hands them to iptables, where they cross FORWARD and Docker accepts -i br -o br."
+            ),
         },
     },
     "cross_network": {
@@ -156,6 +165,26 @@ def version_tuple(version):
     return tuple(parts + [0] * (3 - len(parts)))
 
 
+def _same_bridge(facts, version):
+    """container_to_container: the bridge layer always sees the frames; iptables only through br_netfilter."""
+    bridged = ["bridge:PREROUTING", "bridge:FORWARD"]
+    if not facts.get("br_netfilter"):
+        return {
+            "via": bridged + ["bridge:POSTROUTING"],
+            "forbid": ["filter:FORWARD"],
+            "why": (
+                "Only the bridge layer saw the frames (bridge PREROUTING, FORWARD, POSTROUTING, from port to port): "
+                "bridge-nf-call-iptables is %s, so br_netfilter hands nothing to iptables (Docker 27.3 and later "
+                "no longer load br_netfilter by default)." % (facts.get("bridge_nf_call_iptables") or "absent")
+            ),
+        }
+    if version >= (29, 0, 0):
+        return {"via": bridged + ["filter:FORWARD", "filter:DOCKER-FORWARD"]}
+    if version >= (28, 0, 1):
+        return {"via": bridged + ["filter:FORWARD", "filter:DOCKER-USER", "filter:DOCKER-FORWARD"]}
+    return {}
+
+
 def expectation(scenario, facts, override=None):
     """Return the expected outcome of a scenario on a host described by ``facts``.
 
@@ -176,16 +205,7 @@ def expectation(scenario, facts, override=None):
         exp["at"] = "raw:PREROUTING"
         exp["why"] = "Docker 28.2+ drops traffic to a container arriving from another bridge in raw PREROUTING."
     elif scenario == "container_to_container":
-        if not facts.get("br_netfilter"):
-            exp["via"] = []
-            exp["why"] = (
-                "br_netfilter is not active: frames between containers on one bridge never "
-                "reach iptables, so nothing is traced on the host."
-            )
-        elif version >= (29, 0, 0):
-            exp["via"] = ["filter:FORWARD", "filter:DOCKER-FORWARD"]
-        elif version >= (28, 0, 1):
-            exp["via"] = ["filter:FORWARD", "filter:DOCKER-USER", "filter:DOCKER-FORWARD"]
+        exp.update(_same_bridge(facts, version))
     elif scenario == "published_port" and not facts.get("userland_proxy", True):
         exp["why"] = "nat DOCKER rewrites both host-ip:8080 and 127.0.0.1:8080 (userland proxy off, route_localnet on)."
     elif scenario == "host_network" and not facts.get("userland_proxy", True):

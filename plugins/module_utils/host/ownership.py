@@ -241,7 +241,12 @@ def locked_runs(directory=STATE_DIR):
 def remove_state_file(path):
     """Delete a state file, its lock and their directory once empty; a file already gone is fine."""
     lock = path[: -len(".json")] + ".lock"
-    for remove, target in ((os.remove, path), (os.remove, lock), (os.rmdir, os.path.dirname(path))):
+    for remove, target in (
+        (os.remove, path),
+        (os.remove, path + ".tmp"),
+        (os.remove, lock),
+        (os.rmdir, os.path.dirname(path)),
+    ):
         try:
             remove(target)
         except OSError as exc:
@@ -283,11 +288,13 @@ class State:
         return errors
 
     def save(self):
-        """Write the state file (only root may read it)."""
+        """Write the state file (only root may read it), whole or not at all: a run killed while writing it
+        leaves the previous version (or a .tmp that remove_state_file also removes), never an empty file."""
         if not os.path.isdir(self.directory):
             os.makedirs(self.directory, mode=0o700)
-        with open(self.path, "w") as handle:
+        with open(self.path + ".tmp", "w") as handle:
             json.dump(self.data, handle)
+        os.replace(self.path + ".tmp", self.path)
 
     def remove(self):
         """Delete the state file once everything is gone."""

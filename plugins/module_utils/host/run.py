@@ -132,6 +132,7 @@ class Run:
                 pid=pid,
                 timeout=self.timeout,
                 runner=self.runner,
+                bridge=True,
             )
             specs = workload.captures(self.topology, self.traffic, self.rundir)
             if self.check_mode:

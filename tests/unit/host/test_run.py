@@ -66,7 +66,13 @@ def test_check_mode_walks_the_pipeline_over_the_plan_and_touches_nothing(tmp_pat
         run.execute(workload)
     assert run.error is None
     assert run.plan["captures"] == ["lo"]
-    assert len(run.plan["rules"]) == 4 and all("-I PREROUTING 1" in r or "-I OUTPUT 1" in r for r in run.plan["rules"])
+    trace = [r for r in run.plan["rules"] if r.startswith("iptables-")]
+    assert len(trace) == 4 and all("-I PREROUTING 1" in r or "-I OUTPUT 1" in r for r in trace)
+    # The bridge layer's ebtables log rules, five base chains jumping to chains of the run's own.
+    assert [r for r in run.plan["rules"] if " -j pf-" in r] == [
+        "ebtables -t %s -I %s 1 -j pf-abcdef-%s" % (table, base, base)
+        for table, base in (("nat", "PREROUTING"), ("filter", "INPUT"), ("filter", "FORWARD"), ("filter", "OUTPUT"),
+                            ("nat", "POSTROUTING"))]
     assert runner.calls == [] and workload.sent == []
     assert not (tmp_path / "work").exists() and not (tmp_path / "state").exists()
 

@@ -16,7 +16,8 @@ RUN = "pf-20261201-abcdef"
 TAG = "packetflow:" + RUN
 TABLE = "pf_pf_20261201_abcdef_br"
 LEGS = directions([{"src": "172.18.0.2", "dst": "172.18.0.3", "proto": "icmp"}])
-HOOKS = [("nat", "PREROUTING"), ("filter", "INPUT"), ("filter", "FORWARD"), ("filter", "OUTPUT"), ("nat", "POSTROUTING")]
+HOOKS = [("nat", "PREROUTING"), ("filter", "INPUT"), ("filter", "FORWARD"), ("filter", "OUTPUT"),
+         ("nat", "POSTROUTING")]
 
 
 def bridge(backend, runner):
@@ -33,7 +34,8 @@ def test_nft_back_ends_make_a_bridge_table_of_the_run_and_delete_it():
         expected = [["nft", "add", "table", "bridge", TABLE]]
         for hook in ("prerouting", "input", "forward", "output", "postrouting"):
             chain = hook.upper()
-            expected.append(["nft", "add chain bridge %s %s { type filter hook %s priority -310 ; }" % (TABLE, chain, hook)])
+            add_chain = "add chain bridge %s %s { type filter hook %s priority -310 ; }"
+            expected.append(["nft", add_chain % (TABLE, chain, hook)])
             expected += [["nft", rule % (TABLE, chain, "172.18.0.2", "172.18.0.3", TAG)],
                          ["nft", rule % (TABLE, chain, "172.18.0.3", "172.18.0.2", TAG)]]
         assert runner.calls == expected and remembered == []
@@ -82,7 +84,8 @@ def test_a_bridge_table_someone_else_uses_stays_and_a_failed_chain_removal_is_re
     trace.arm()
     runner.calls, runner.canned = [], []
     runner.on(["ebtables", "-t", "filter", "-X"], rc=1, err="Chain busy")
-    runner.on(["nft", "list", "chain"], out="table bridge filter {\n\tchain FORWARD {\n\t\ttype filter;\n\t\tlog\n\t}\n}\n")
+    busy = "table bridge filter {\n\tchain FORWARD {\n\t\ttype filter;\n\t\tlog\n\t}\n}\n"
+    runner.on(["nft", "list", "chain"], out=busy)
     runner.on(["nft", "list", "table"], out="table bridge filter {\n\tchain FORWARD {\n\t}\n}\n")
     assert trace.disarm() == ["Chain busy"] * 3
     assert not [argv for argv in runner.calls if argv[:2] == ["nft", "delete"]]
@@ -163,3 +166,26 @@ def test_xtables_monitor_bridge_events_join_the_ip_hops_of_their_packet():
     assert (first["src"], first["dst"], first["ip_id"], first["ttl"], first["len"]) == (
         "198.51.100.11", "198.51.100.12", 32633, 64, 84)
     assert packet["fate"] == "delivered"
+
+
+def test_a_syn_dropped_in_iptables_forward_is_not_delivered_by_its_bridge_hops():
+    # Recorded here like the ping above, with an iptables-nft DROP in FORWARD for tcp/80: the bridge's FORWARD
+    # hook runs before iptables' FORWARD, so the frame's bridge hops end there and decide nothing.
+    nh = "NH=4500003c2fffffffed40004006ffffffb650ffffffc633640bffffffc633640c "
+    ip = "SRC=198.51.100.11 DST=198.51.100.12 LEN=60 TOS=0x0 TTL=64 ID=12269 DF SPORT=33442 DPORT=80 SYN "
+    lines = [
+        "PACKET: 7 fc487c77 IN=pfx-a-p MACSRC=62:13:93:1f:10:74 MACDST=26:a5:b:86:41:2 MACPROTO=0800 " + nh,
+        " TRACE: 7 fc487c77 pf_x:PREROUTING:policy:ACCEPT ",
+        "PACKET: 2 fc487c77 IN=pfxbr0 MACSRC=62:13:93:1f:10:74 MACDST=26:a5:b:86:41:2 MACPROTO=0800 " + ip,
+        " TRACE: 2 fc487c77 raw:PREROUTING:policy:ACCEPT ",
+        "PACKET: 7 fc487c77 IN=pfx-a-p OUT=pfx-b-p MACSRC=62:13:93:1f:10:74 MACDST=26:a5:b:86:41:2 MACPROTO=0800 " + nh,
+        " TRACE: 7 fc487c77 pf_x:FORWARD:policy:ACCEPT ",
+        "PACKET: 2 fc487c77 IN=pfxbr0 OUT=pfxbr0 MACSRC=62:13:93:1f:10:74 MACDST=26:a5:b:86:41:2 MACPROTO=0800 " + ip,
+        " TRACE: 2 fc487c77 filter:FORWARD:rule:0x2:DROP  -4 -t filter -A FORWARD -s 198.51.100.11/32 -p tcp -m tcp "
+        "--dport 80 -j DROP",
+    ]
+    packets = build_journeys(lines, trace_format="xtables-monitor")["packets"]
+    assert sorted((packet["hops"][0]["family"], packet["fate"]) for packet in packets) == [
+        ("bridge", "unknown"),
+        ("ip", "dropped"),
+    ]

@@ -32,7 +32,8 @@ def test_expectation_follows_the_facts():
     assert scenarios.expectation("cross_network", FACTS)["at"] == "filter:DOCKER-ISOLATION-STAGE-2"
     assert scenarios.expectation("cross_network", dict(FACTS, docker_version="28.2.1"))["at"] == "raw:PREROUTING"
     no_br = scenarios.expectation("container_to_container", dict(FACTS, br_netfilter=False))
-    assert no_br["via"] == [] and "br_netfilter" in no_br["why"]
+    assert no_br["via"] == ["bridge:PREROUTING", "bridge:FORWARD", "bridge:POSTROUTING"]
+    assert no_br["forbid"] == ["filter:FORWARD"] and "bridge-nf-call-iptables is absent" in no_br["why"]
     newer = scenarios.expectation("container_to_container", dict(FACTS, docker_version="28.0.1"))
     assert "filter:DOCKER-FORWARD" in newer["via"]
     nftables = scenarios.expectation("cross_network", dict(FACTS, backend="nftables"))
@@ -125,14 +126,17 @@ def test_check_mode_plan_uses_placeholders():
 
 def test_a_jump_into_an_empty_chain_counts_as_crossing_it():
     # iptables-nft traces no event for the empty DOCKER-USER chain, only FORWARD's jump to it.
-    hops = [{"table": "raw", "chain": "PREROUTING", "verdict": "CONTINUE"},
+    hops = [{"family": "bridge", "table": "pf_x_br", "chain": "PREROUTING", "hook": "PREROUTING"},
+            {"table": "raw", "chain": "PREROUTING", "verdict": "CONTINUE"},
+            {"family": "bridge", "table": "pf_x_br", "chain": "FORWARD", "hook": "FORWARD"},
             {"table": "filter", "chain": "FORWARD", "verdict": "JUMP:DOCKER-USER"},
             {"table": "filter", "chain": "FORWARD", "verdict": "JUMP:DOCKER-ISOLATION-STAGE-1"},
             {"table": "filter", "chain": "DOCKER-ISOLATION-STAGE-1", "verdict": "RETURN"},
             {"table": "filter", "chain": "FORWARD", "verdict": "ACCEPT"}]
     packets = [{"id": 1, "flow": {"src": "172.18.0.2", "dst": "172.19.0.2"}, "fate": "delivered", "hops": hops}]
     observed = verdict.observe(traffic(ok=True), packets)
-    assert observed["path"][:4] == ["raw:PREROUTING", "filter:FORWARD", "filter:DOCKER-USER", "filter:FORWARD"]
+    assert observed["path"][:6] == ["bridge:PREROUTING", "raw:PREROUTING", "bridge:FORWARD", "filter:FORWARD",
+                                    "filter:DOCKER-USER", "filter:FORWARD"]
     passed, diff = verdict.compare(scenarios.expectation("container_to_container", FACTS), observed)
     assert passed, diff
 
