@@ -8,7 +8,7 @@ import subprocess
 import time
 
 import pytest
-from conftest import COLLECTIONS, MODULES, PYTHON, run_module, snapshot
+from conftest import COLLECTIONS, MODULES, PYTHON, run_module, sh, snapshot
 
 SCENARIOS = ["host_to_container", "container_to_host", "container_to_container", "cross_network", "published_port",
              "external_to_published", "container_to_external", "host_network", "none_network"]
@@ -131,15 +131,23 @@ def state_of(run_id):
         return None
 
 
+def armed(run_id):
+    """Whether the run's TRACE rules are in (either iptables back end, or nftables)."""
+    tag = "packetflow:" + run_id
+    listings = (["iptables-legacy-save"], ["iptables-nft-save"], ["nft", "list", "ruleset"])
+    return any(tag in sh(argv) for argv in listings)
+
+
 def wait_for_captures(proc, run_id):
-    """Until the run's state file records its monitor and captures."""
+    """Until the run's state file records its monitor and captures and its TRACE rules are in: captures start
+    while the tracing is armed, so the pids alone do not say the rules are there yet."""
     deadline = time.time() + 30
     while time.time() < deadline:
-        if len((state_of(run_id) or {}).get("pids", [])) >= 5:
+        if len((state_of(run_id) or {}).get("pids", [])) >= 5 and armed(run_id):
             return state_of(run_id)
         time.sleep(0.05)
     proc.kill()
-    pytest.fail("the run never got to its captures")
+    pytest.fail("the run never got to its captures and TRACE rules")
 
 
 def new_run_id():
