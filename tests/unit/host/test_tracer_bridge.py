@@ -6,7 +6,8 @@ from host_fakes import FakeRunner
 from ansible_collections.dockernet.packetflow.plugins.module_utils.analysis.journeys import build_journeys
 from ansible_collections.dockernet.packetflow.plugins.module_utils.host import ownership
 from ansible_collections.dockernet.packetflow.plugins.module_utils.host.cleanup import Cleaner
-from ansible_collections.dockernet.packetflow.plugins.module_utils.host.tracer import Tracer, directions, nft_matches
+from ansible_collections.dockernet.packetflow.plugins.module_utils.host.trace_scope import directions, nft_matches
+from ansible_collections.dockernet.packetflow.plugins.module_utils.host.tracer import Tracer
 from ansible_collections.dockernet.packetflow.plugins.module_utils.host.tracer_bridge import (
     BridgeTrace,
     ebtables_matches,

@@ -2,12 +2,12 @@
 
 from ansible_collections.dockernet.packetflow.plugins.module_utils.catalogue import plan, scenarios, verdict
 from ansible_collections.dockernet.packetflow.plugins.module_utils.host.lab import plan_topology
-from ansible_collections.dockernet.packetflow.plugins.module_utils.host.tracer import (
-    Tracer,
+from ansible_collections.dockernet.packetflow.plugins.module_utils.host.trace_scope import (
     directions,
     iptables_matches,
     nft_matches,
 )
+from ansible_collections.dockernet.packetflow.plugins.module_utils.host.tracer import Tracer
 
 FACTS = {"docker_version": "20.10.24+dfsg1", "backend": "nft", "br_netfilter": True, "userland_proxy": True,
          "primary_address": "192.0.2.2", "warnings": []}
