@@ -245,14 +245,14 @@ warnings_list:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.dockernet.packetflow.plugins.module_utils.host import docker_api, module_run
+from ansible_collections.dockernet.packetflow.plugins.module_utils.host import module_run
 from ansible_collections.dockernet.packetflow.plugins.module_utils.host.flow import run_flow
 
 
 def main():
     """Ansible entry point: validate, trace the flow, check the policy."""
     module = AnsibleModule(
-        argument_spec=docker_api.docker_options(
+        argument_spec=module_run.run_options(
             name=dict(type="str"),
             src=dict(type="str", required=True),
             dst=dict(type="str", required=True),
@@ -271,8 +271,6 @@ def main():
                 ),
             ),
             fail_on_mismatch=dict(type="bool", default=True),
-            workdir=dict(type="path", default="/tmp/packetflow"),
-            run_id=dict(type="str"),
         ),
         supports_check_mode=True,
     )

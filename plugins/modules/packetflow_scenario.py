@@ -205,14 +205,14 @@ from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.dockernet.packetflow.plugins.module_utils.catalogue import scenarios
 from ansible_collections.dockernet.packetflow.plugins.module_utils.catalogue.validate import FATES
-from ansible_collections.dockernet.packetflow.plugins.module_utils.host import docker_api, module_run
+from ansible_collections.dockernet.packetflow.plugins.module_utils.host import module_run
 from ansible_collections.dockernet.packetflow.plugins.module_utils.host.scenario import run_scenario
 
 
 def main():
     """Ansible entry point: validate, run the scenario, report."""
     module = AnsibleModule(
-        argument_spec=docker_api.docker_options(
+        argument_spec=module_run.run_options(
             scenario=dict(type="str", required=True, choices=scenarios.names()),
             name=dict(type="str", default="web1"),
             second_name=dict(type="str", default="web2"),
@@ -228,8 +228,6 @@ def main():
             ),
             fail_on_mismatch=dict(type="bool", default=True),
             count=dict(type="int", default=1),
-            workdir=dict(type="path", default="/tmp/packetflow"),
-            run_id=dict(type="str"),
         ),
         supports_check_mode=True,
     )

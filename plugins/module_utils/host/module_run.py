@@ -13,6 +13,13 @@ from ansible.module_utils.basic import missing_required_lib
 from ansible_collections.dockernet.packetflow.plugins.module_utils.host import docker_api
 
 
+def run_options(**more):
+    """argument_spec of a run module: docker_host and timeout, workdir and run_id (doc fragment run), and its own."""
+    return docker_api.docker_options(
+        workdir=dict(type="path", default="/tmp/packetflow"), run_id=dict(type="str"), **more
+    )
+
+
 def finish(module, run, reader=False, **identity):
     """Call run(docker_mod) and exit with its result; fail on a refusal, an error, a mismatch or a crash.
 
