@@ -32,7 +32,7 @@ def trace_with_huge_line(path, size):
         lines = handle.readlines()
     with open(path, "w") as out:
         out.writelines(lines[:3])
-        for _ in range(size // (1024 * 1024)):
+        for dummy in range(size // (1024 * 1024)):
             out.write("x" * (1024 * 1024))
         out.write("\n")
         out.writelines(lines[3:])

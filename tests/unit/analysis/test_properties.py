@@ -214,7 +214,7 @@ def changes_between_hooks(result):
         (_endpoint(before, side, port), _endpoint(after, side, port))
         for packet in result["packets"]
         for before, after in zip(packet["hops"], packet["hops"][1:], strict=False)
-        if None is not before["hook"] != after["hook"] is not None
+        if before["hook"] is not None and after["hook"] is not None and before["hook"] != after["hook"]
         for side, port in (("src", "sport"), ("dst", "dport"))
     }
 

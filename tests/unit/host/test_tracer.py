@@ -89,9 +89,10 @@ def test_nft_remembers_the_raw_objects_it_creates_and_removes_them_after_the_rul
 
 
 def test_nft_keeps_existing_raw_chains_and_only_makes_the_missing_one(tmp_path):
-    runner = Recorder().on(["nft", "list", "table"], out="table ip raw {\n\tchain PREROUTING {\n"
-                            "\t\ttype filter hook prerouting priority raw; policy accept;\n"
-                            "\t\tip daddr 172.17.0.2 iifname != \"docker0\" counter drop\n\t}\n}\n")
+    listing = ("table ip raw {\n\tchain PREROUTING {\n"
+               "\t\ttype filter hook prerouting priority raw; policy accept;\n"
+               "\t\tip daddr 172.17.0.2 iifname != \"docker0\" counter drop\n\t}\n}\n")
+    runner = Recorder().on(["nft", "list", "table"], out=listing)
     tracer, remembered = armed("nft", runner, tmp_path)
     assert remembered == [[["chain", "ip", "raw", "OUTPUT"]]]
     runner.calls = []
