@@ -107,6 +107,11 @@ extends_documentation_fragment:
 notes:
   - O(timeout) bounds each probe's wait and each capture start.
   - IPv4 flows only so far.
+  - The module reads the engine itself for O(docker_host) forms C(unix://) and C(tcp://); only other forms
+    (C(ssh://), C(https://)) need the Docker SDK listed in the requirements.
+  - Frames between two ports of one bridge are traced in the bridge layer too (the run's own C(bridge) table,
+    or ebtables log rules on iptables-legacy), so a flow on one bridge shows its path whether or not
+    br_netfilter hands the frames to iptables.
   - On the iptables-nft back end the trace also sees native nftables tables (firewalld's); on
     iptables-legacy it does not, so a probe the trace shows accepted but that got no answer is
     reported with verdict C(unknown) and a warning naming those tables.
