@@ -165,8 +165,25 @@ def version_tuple(version):
     return tuple(parts + [0] * (3 - len(parts)))
 
 
+def _ip_layer_only(facts, version):
+    """container_to_container where the bridge layer is not traced (see facts.bridge_traced)."""
+    if not facts.get("br_netfilter"):
+        return {
+            "via": [],
+            "why": "br_netfilter is not active and the bridge layer is not traced here: frames between containers "
+            "on one bridge never reach iptables, so nothing is traced on the host.",
+        }
+    if version >= (29, 0, 0):
+        return {"via": ["filter:FORWARD", "filter:DOCKER-FORWARD"]}
+    if version >= (28, 0, 1):
+        return {"via": ["filter:FORWARD", "filter:DOCKER-USER", "filter:DOCKER-FORWARD"]}
+    return {}
+
+
 def _same_bridge(facts, version):
     """container_to_container: the bridge layer always sees the frames; iptables only through br_netfilter."""
+    if not facts.get("bridge_traced", True):
+        return _ip_layer_only(facts, version)
     bridged = ["bridge:PREROUTING", "bridge:FORWARD"]
     if not facts.get("br_netfilter"):
         return {

@@ -170,6 +170,27 @@ def docker_bridges(client):
     return bridges
 
 
+# The bridge layer's trace: ebtables log rules (legacy), or nftrace read by the back end's monitor.
+BRIDGE_TOOL = {"legacy": ["ebtables", "--version"], "nftables": ["nft", "--version"], "nft": ["xtables-monitor", "-V"]}
+
+
+def bridge_traced(backend):
+    """Whether runs can trace the bridge layer here, and why not: xtables-monitor from 1.8.10 exits on
+    bridge-family trace events, and a missing tool traces nothing."""
+    if backend not in BRIDGE_TOOL:
+        return False, None
+    rc, out, err = run(BRIDGE_TOOL[backend])
+    if rc != 0:
+        return False, "the bridge layer is not traced: %s is not installed" % BRIDGE_TOOL[backend][0]
+    found = re.search(r"(\d+)\.(\d+)\.(\d+)", out + err)
+    if backend == "nft" and (not found or tuple(int(part) for part in found.groups()) >= (1, 8, 10)):
+        return False, (
+            "the bridge layer is not traced: xtables-monitor %s exits on bridge-family trace events"
+            % (".".join(found.groups()) if found else "(version unknown)")
+        )
+    return True, None
+
+
 def gather(client):
     """Everything packetflow_facts reports; client is a docker.DockerClient."""
     backend = docker_backend()
@@ -193,6 +214,9 @@ def gather(client):
         "rsyslog_kern_file": rsyslog_kern_file(),
         "warnings": [],
     }
+    facts["bridge_traced"], why_not = bridge_traced(backend)
+    if why_not:
+        facts["warnings"].append(why_not)
     if backend is None:
         facts["warnings"].append("No Docker rules found in iptables-legacy, iptables-nft or nftables.")
     elif backend != "nftables" and default and default != backend:

@@ -268,7 +268,14 @@ def run_flow(params, check_mode, docker_mod, get_bin_path):
     deadline = 120 + params["duration"] + params["count"] * (params["interval"] + params["timeout"])
     workload = FlowWorkload(params, client, facts, src, dst)
     with Run(
-        run_id, facts["backend"], params["workdir"], params["timeout"], check_mode, reap=reap, deadline=deadline
+        run_id,
+        facts["backend"],
+        params["workdir"],
+        params["timeout"],
+        check_mode,
+        reap=reap,
+        deadline=deadline,
+        bridge=facts["bridge_traced"],
     ) as run:
         run.execute(workload)
     result["warnings_list"] += run.warnings

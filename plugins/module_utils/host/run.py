@@ -60,10 +60,12 @@ class Run:
         runner=None,
         reap=None,
         deadline=None,
+        bridge=True,
     ):
         self.names = Names(run_id)
         self.run_id = run_id
         self.backend = backend
+        self.bridge = bridge
         self.timeout = timeout
         self.check_mode = check_mode
         self.rundir = os.path.join(workdir, run_id)
@@ -132,7 +134,7 @@ class Run:
                 pid=pid,
                 timeout=self.timeout,
                 runner=self.runner,
-                bridge=True,
+                bridge=self.bridge,
             )
             specs = workload.captures(self.topology, self.traffic, self.rundir)
             if self.check_mode:

@@ -129,7 +129,14 @@ def run_scenario(params, check_mode, docker_mod, get_bin_path):
     reap = functools.partial(reap_run, run_id, connect, params["timeout"])
     deadline = 120 + 20 * params["timeout"]
     with Run(
-        run_id, facts["backend"], params["workdir"], params["timeout"], check_mode, reap=reap, deadline=deadline
+        run_id,
+        facts["backend"],
+        params["workdir"],
+        params["timeout"],
+        check_mode,
+        reap=reap,
+        deadline=deadline,
+        bridge=facts["bridge_traced"],
     ) as run:
         run.execute(ScenarioWorkload(spec, params, client, facts, port, peer_net))
     result["warnings_list"] += run.warnings

@@ -45,14 +45,17 @@ DOCKER_BRIDGES = "table ip docker-bridges {\n\tchain filter-FORWARD {\n\t\ttype 
 INFO = {"ServerVersion": "20.10.24+dfsg1", "Driver": "overlay2", "CgroupDriver": "cgroupfs", "IPv4Forwarding": True}
 
 
-def host(monkeypatch, docker_bridges):
+def host(monkeypatch, docker_bridges, more=None):
     """Answer facts' commands as the recorded host did; docker_bridges: the `nft list table` answer."""
     answers = {
         ("nft", "list", "table", "ip", "docker-bridges"): docker_bridges,
         ("iptables-nft-save", "-t", "nat"): (0, NFT_NAT_SAVE, ""),
         ("iptables-legacy-save", "-t", "nat"): (0, LEGACY_NAT_SAVE, ""),
         ("iptables", "-V"): (0, "iptables v1.8.9 (nf_tables)\n", ""),
+        ("xtables-monitor", "-V"): (0, "xtables-monitor 1.8.9\n", ""),
+        ("nft", "--version"): (0, "nftables v1.0.6 (Lester Gooch #5)\n", ""),
     }
+    answers.update(more or {})
     monkeypatch.setattr(facts, "run", lambda argv, **kwargs: answers.get(tuple(argv), (1, "", "")))
 
 
@@ -111,3 +114,13 @@ def test_docker_29_rules_in_nftables_while_info_says_iptables_is_flagged():
 def test_nothing_to_compare_without_rules_or_report():
     assert facts.reported_mismatch(None, "nft") is None
     assert facts.reported_mismatch("nftables", None) is None
+
+
+def test_bridge_layer_is_traced_where_the_tool_reads_it(monkeypatch):
+    host(monkeypatch, NO_TABLE)
+    assert facts.gather(Client(INFO))["bridge_traced"] is True
+    host(monkeypatch, NO_TABLE, {("xtables-monitor", "-V"): (0, "xtables-monitor 1.8.11\n", "")})
+    found = facts.gather(Client(INFO))
+    assert found["bridge_traced"] is False
+    assert found["warnings"] == ["the bridge layer is not traced: xtables-monitor 1.8.11 exits on bridge-family trace events"]
+    assert facts.bridge_traced("legacy") == (False, "the bridge layer is not traced: ebtables is not installed")
