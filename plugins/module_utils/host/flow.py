@@ -6,7 +6,6 @@ discovered from the host's state, a bounded probe or a wait for the real traffic
 
 from __future__ import annotations
 
-import functools
 import os
 import time
 from typing import Any
@@ -15,9 +14,8 @@ from ansible_collections.dockernet.packetflow.plugins.module_utils.analysis impo
 from ansible_collections.dockernet.packetflow.plugins.module_utils.analysis.journeys import build_journeys
 from ansible_collections.dockernet.packetflow.plugins.module_utils.analysis.pcap import PcapError, read_capture
 from ansible_collections.dockernet.packetflow.plugins.module_utils.catalogue import plan, verdict
-from ansible_collections.dockernet.packetflow.plugins.module_utils.host import docker_api, nft_rules, probe
+from ansible_collections.dockernet.packetflow.plugins.module_utils.host import nft_rules, probe
 from ansible_collections.dockernet.packetflow.plugins.module_utils.host.capture import netns_prefix
-from ansible_collections.dockernet.packetflow.plugins.module_utils.host.cleanup import reap_run
 from ansible_collections.dockernet.packetflow.plugins.module_utils.host.endpoints import (
     FlowError,
     interface_of,
@@ -29,8 +27,8 @@ from ansible_collections.dockernet.packetflow.plugins.module_utils.host.endpoint
 from ansible_collections.dockernet.packetflow.plugins.module_utils.host.lab import container_veth
 from ansible_collections.dockernet.packetflow.plugins.module_utils.host.ownership import check_run_id, new_run_id
 from ansible_collections.dockernet.packetflow.plugins.module_utils.host.peer import Peer, outside_subnet, planned_peer
-from ansible_collections.dockernet.packetflow.plugins.module_utils.host.run import Run
 from ansible_collections.dockernet.packetflow.plugins.module_utils.host.scenario import (
+    host_run,
     lost_events,
     lost_warning,
     preflight,
@@ -263,20 +261,9 @@ def run_flow(params, check_mode, docker_mod, get_bin_path):
         "dst": dst,
         **result_head(run_id, started, facts, expected),
     }
-    connect = functools.partial(docker_api.connect, params["docker_host"], params["timeout"], docker_mod)
-    reap = functools.partial(reap_run, run_id, connect, params["timeout"])
     deadline = 120 + params["duration"] + params["count"] * (params["interval"] + params["timeout"])
     workload = FlowWorkload(params, client, facts, src, dst)
-    with Run(
-        run_id,
-        facts["backend"],
-        params["workdir"],
-        params["timeout"],
-        check_mode,
-        reap=reap,
-        deadline=deadline,
-        bridge=facts["bridge_traced"],
-    ) as run:
+    with host_run(params, facts, run_id, check_mode, docker_mod, deadline) as run:
         run.execute(workload)
     result["warnings_list"] += run.warnings
     result["seconds"] = round(time.time() - started, 3)

@@ -43,6 +43,22 @@ def result_head(run_id, started, facts, expected):
     }
 
 
+def host_run(params, facts, run_id, check_mode, docker_mod, deadline):
+    """The Run of a scenario or flow on this host: its back end, bridge tracing, reaper and deadline."""
+    connect = functools.partial(docker_api.connect, params["docker_host"], params["timeout"], docker_mod)
+    reap = functools.partial(reap_run, run_id, connect, params["timeout"])
+    return Run(
+        run_id,
+        facts["backend"],
+        params["workdir"],
+        params["timeout"],
+        check_mode,
+        reap=reap,
+        deadline=deadline,
+        bridge=facts["bridge_traced"],
+    )
+
+
 def preflight(params, docker_mod, get_bin_path, module="packetflow_scenario"):
     """Check everything a run needs before anything is built; return (client, facts)."""
     if os.geteuid() != 0:
@@ -125,19 +141,7 @@ def run_scenario(params, check_mode, docker_mod, get_bin_path):
         "description": spec["description"],
         **result_head(run_id, started, facts, expected),
     }
-    connect = functools.partial(docker_api.connect, params["docker_host"], params["timeout"], docker_mod)
-    reap = functools.partial(reap_run, run_id, connect, params["timeout"])
-    deadline = 120 + 20 * params["timeout"]
-    with Run(
-        run_id,
-        facts["backend"],
-        params["workdir"],
-        params["timeout"],
-        check_mode,
-        reap=reap,
-        deadline=deadline,
-        bridge=facts["bridge_traced"],
-    ) as run:
+    with host_run(params, facts, run_id, check_mode, docker_mod, deadline=120 + 20 * params["timeout"]) as run:
         run.execute(ScenarioWorkload(spec, params, client, facts, port, peer_net))
     result["warnings_list"] += run.warnings
     result["seconds"] = round(time.time() - started, 3)
