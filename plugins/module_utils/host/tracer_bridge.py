@@ -55,17 +55,22 @@ class BridgeTrace:
         self.undo = []
         self.created = []
 
+    def nft_statements(self):
+        """The table, its hook chains and their rules, as nft statements in the order to add them."""
+        statements = ["add table bridge %s" % self.table]
+        for hook in BRIDGE_HOOKS:
+            chain = "add chain bridge %s %s { type filter hook %s priority %d ; }"
+            statements.append(chain % (self.table, hook.upper(), hook, PRIORITY))
+            for leg in self.legs:
+                rule = 'add rule bridge %s %s %s meta nftrace set 1 comment "%s"'
+                statements.append(rule % (self.table, hook.upper(), self.nft_matches(leg), self.names.tag))
+        return statements
+
     def commands(self):
-        """The commands that arm it, as argv lists."""
+        """The commands that arm it, as argv lists: on nft one transaction (nft applies all the statements
+        of one call in one batch, or none of them)."""
         if self.mode == "nft":
-            cmds = [["nft", "add", "table", "bridge", self.table]]
-            for hook in BRIDGE_HOOKS:
-                chain = "add chain bridge %s %s { type filter hook %s priority %d ; }"
-                cmds.append(["nft", chain % (self.table, hook.upper(), hook, PRIORITY)])
-                for leg in self.legs:
-                    rule = 'add rule bridge %s %s %s meta nftrace set 1 comment "%s"'
-                    cmds.append(["nft", rule % (self.table, hook.upper(), self.nft_matches(leg), self.names.tag)])
-            return cmds
+            return [["nft", "; ".join(self.nft_statements())]]
         cmds = []
         for table, base in EB_HOOKS:
             chain = self.names.eb_chain(base)
