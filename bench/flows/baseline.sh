@@ -1,10 +1,14 @@
 #!/usr/bin/env bash
 # Hand-written baseline for one probed TCP flow between two running containers on one user bridge,
 # doing what packetflow_flow does in probe mode: look the two ends up, start the trace monitor,
-# insert TRACE rules for both directions in raw PREROUTING/OUTPUT on Docker's back end, start
-# tcpdump on every interface of the path (eth0 in each container, both veths, the bridge) and wait
-# until each listens, probe COUNT times INTERVAL s apart with nc from the source's namespace,
-# collect (trace, pcaps, ruleset) and remove every rule, process and table it made.
+# insert TRACE rules for both directions in raw PREROUTING/OUTPUT on Docker's back end, trace the
+# bridge layer too where the module does (facts.bridge_traced: iptables-nft with xtables-monitor
+# before 1.8.10, as here) with a bridge-family nft table of its own whose hook chains (priority -310)
+# set nftrace for the flow, made in one `nft -f -` transaction and deleted at clean-up (the module's
+# ebtables log rules on the legacy back end are not mirrored), start tcpdump on every interface of
+# the path (eth0 in each container, both veths, the bridge) and wait until each listens, probe COUNT
+# times INTERVAL s apart with nc from the source's namespace, collect (trace, pcaps, ruleset) and
+# remove every rule, process and table it made.
 # Usage: baseline.sh SRC DST PORT COUNT INTERVAL WORKDIR   (root; dockerd running)
 set -euo pipefail
 src=$1 dst=$2 port=$3 count=$4 interval=$5 work=$6
@@ -12,7 +16,7 @@ mkdir -p "$work"
 be=$(iptables-nft-save -t nat 2>/dev/null | grep -q '^:DOCKER ' && echo nft || echo legacy)
 ipt="iptables-$be -w 5 -t raw"
 tag=packetflow-baseline
-pids=() rules=() raw_made=
+pids=() rules=() raw_made= bridge_table=
 
 cleanup() {
   for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
@@ -21,6 +25,7 @@ cleanup() {
   for r in "${rules[@]}"; do $ipt -D $r -m comment --comment $tag -j TRACE || true; done
   rules=()
   if [ -n "$raw_made" ]; then nft delete table ip raw 2>/dev/null || true; raw_made=; fi
+  if [ -n "$bridge_table" ]; then nft delete table bridge "$bridge_table" || true; bridge_table=; fi
 }
 trap cleanup EXIT
 
@@ -53,6 +58,21 @@ for chain in PREROUTING OUTPUT; do
     rules+=("$chain $spec")
   done
 done
+
+# The bridge layer, where xtables-monitor reads its trace events (from 1.8.10 it exits on them).
+monitor_version=$(xtables-monitor -V 2>&1 | grep -o '[0-9]*\.[0-9]*\.[0-9]*' | head -1)
+if [ "$be" = nft ] && [ "$(printf '%s\n' "$monitor_version" 1.8.10 | sort -V | head -1)" != 1.8.10 ]; then
+  bridge_table=pf_baseline_br
+  {
+    echo "add table bridge $bridge_table"
+    for hook in prerouting input forward output postrouting; do
+      match="meta nftrace set 1 comment \"$tag\""
+      echo "add chain bridge $bridge_table ${hook^^} { type filter hook $hook priority -310 ; }"
+      echo "add rule bridge $bridge_table ${hook^^} ip saddr $sip ip daddr $dip tcp dport $port $match"
+      echo "add rule bridge $bridge_table ${hook^^} ip saddr $dip ip daddr $sip tcp sport $port $match"
+    done
+  } | nft -f -
+fi
 
 filter="tcp and host $sip and host $dip and port $port"
 cap() {  # cap NAME IFACE [nsenter...]: tcpdump into NAME.pcap, stderr into NAME.err

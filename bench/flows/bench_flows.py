@@ -77,7 +77,7 @@ def teardown():
 
 
 def leftovers():
-    """TRACE rules or trace/capture processes a run left behind (there must be none)."""
+    """TRACE rules, pf_ nft tables or trace/capture processes a run left behind (there must be none)."""
     found = []
     for tool in ("iptables-nft-save", "iptables-legacy-save"):
         out = subprocess.run([tool, "-t", "raw"], capture_output=True, text=True, check=False).stdout
@@ -90,6 +90,8 @@ def leftovers():
             continue
         if name in ("tcpdump", "xtables-monitor"):
             found.append("process %s %s" % (pid, name))
+    tables = subprocess.run(["nft", "list", "tables"], capture_output=True, text=True, check=False).stdout
+    found += ["nft: %s" % line for line in tables.splitlines() if " pf_" in line]
     return found
 
 
