@@ -13,6 +13,8 @@ COLLECTION_LINK := $(COLLECTIONS)/ansible_collections/dockernet/packetflow
 INVENTORY ?= inventory/localhost.yml
 PLAYBOOK ?= playbooks/site.yml
 PYTEST_ARGS ?=
+# The slowest integration tests are listed at the end of each run, to see where CI's time goes.
+DURATIONS := --durations=15
 
 # Controller packages; the roles install what the targets need.
 CONTROLLER_APT := python3 python3-venv python3-pip make git rsync sudo
@@ -25,7 +27,7 @@ export ANSIBLE_COLLECTIONS_PATH := $(COLLECTIONS)
 export PYTHONPATH := $(COLLECTIONS)
 export ANSIBLE_FORCE_COLOR := 0
 
-.PHONY: help demo test controller-deps test-deps browser-deps venv venv-test collection lint sanity unit ee integration molecule molecule-systemd molecule-fleet bench clean
+.PHONY: help demo test controller-deps test-deps browser-deps venv venv-test collection lint sanity unit ee host-images fleet-images systemd-image integration molecule molecule-systemd molecule-fleet bench clean
 
 help:
 	@echo "make demo   prepare localhost, trace every scenario and write reports/index.html"
@@ -35,7 +37,7 @@ demo: controller-deps collection
 	$(BIN)/ansible-playbook -i $(INVENTORY) $(PLAYBOOK)
 	@echo "Report: $(CURDIR)/reports/index.html"
 
-test: controller-deps test-deps venv-test collection lint sanity unit ee molecule molecule-systemd integration molecule-fleet
+test: controller-deps test-deps venv-test collection lint sanity unit ee host-images molecule molecule-systemd integration molecule-fleet
 
 # Install those of the Debian packages given that are missing.
 apt_ensure = missing=$$(for p in $(1); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q 'ok installed' || echo $$p; done); \
@@ -90,11 +92,11 @@ unit: venv-test collection
 # switch_backend.sh restarts dockerd on the other one and flushes the old rules.
 integration: venv-test collection browser-deps
 	$(BIN)/python -m pytest tests/integration/roles tests/integration/bad_input tests/integration/registry tests/integration/report \
-	  tests/integration/docker29_replay $(PYTEST_ARGS)
+	  tests/integration/docker29_replay $(DURATIONS) $(PYTEST_ARGS)
 	tests/integration/scenarios/switch_backend.sh nft
-	$(BIN)/python -m pytest tests/integration/scenarios $(PYTEST_ARGS)
+	$(BIN)/python -m pytest tests/integration/scenarios $(DURATIONS) $(PYTEST_ARGS)
 	tests/integration/scenarios/switch_backend.sh legacy
-	rc=0; $(BIN)/python -m pytest tests/integration/scenarios $(PYTEST_ARGS) || rc=$$?; \
+	rc=0; $(BIN)/python -m pytest tests/integration/scenarios $(DURATIONS) $(PYTEST_ARGS) || rc=$$?; \
 	  tests/integration/scenarios/switch_backend.sh nft; exit $$rc
 
 # docker-registry's postinst starts a registry on :5000 where no policy-rc.d holds services back:
@@ -105,6 +107,15 @@ test-deps:
 
 browser-deps:
 	@$(call apt_ensure,chromium fonts-dejavu-core)
+
+# The test hosts' images (debootstrap, about 11 minutes cold, cached by recipe hash). One build of
+# each at a time: .ci/run starts them early, in the background (make -j2 host-images), and here
+# make test waits for those, then finds the images made.
+host-images: fleet-images systemd-image
+fleet-images: test-deps
+	flock /var/tmp/pff-fleet-images.lock tests/fleet/build-images.sh
+systemd-image: test-deps
+	flock /var/tmp/pff-systemd-image.lock tests/systemd/build-image.sh
 
 molecule: venv-test collection
 	$(BIN)/molecule test -s default
