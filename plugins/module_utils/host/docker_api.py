@@ -3,11 +3,12 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
 """The Docker daemon: the shared module options (doc fragment dockernet.packetflow.docker), the one
 connect-and-ping, and Engine: the few read-only calls a flow makes, over the engine's HTTP API with
-the standard library (importing the Docker SDK alone takes a quarter of a second)."""
+a socket of the standard library (importing the Docker SDK alone takes a quarter of a second, and
+http.client, with the email and ssl modules it imports, a few hundredths more)."""
 
 from __future__ import annotations
 
-import http.client
+import functools
 import importlib.util
 import json
 import re
@@ -57,19 +58,6 @@ class EngineError(RuntimeError):
     """An error answer of the engine, as "404 Not Found: No such container: x"."""
 
 
-class _UnixConnection(http.client.HTTPConnection):
-    """HTTP over the engine's unix socket."""
-
-    def __init__(self, socket_path, timeout):
-        super().__init__("localhost", timeout=timeout)
-        self.socket_path = socket_path
-
-    def connect(self):
-        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        self.sock.settimeout(self.timeout)
-        self.sock.connect(self.socket_path)
-
-
 class Engine:
     """The engine's API at unix:///path or tcp://host:port, read-only, shaped like the SDK's client
     where a flow uses it: ping, info, version, containers.get/list, networks.get/list."""
@@ -86,27 +74,41 @@ class Engine:
             path += "?" + urllib.parse.urlencode(
                 {k: json.dumps(v) if isinstance(v, dict) else v for k, v in query.items()}
             )
-        conn = self._connection()
-        try:
-            conn.request("GET", path)
-            answer = conn.getresponse()
-            body = answer.read()
-        finally:
-            conn.close()
-        if answer.status >= 400:
+        status, reason, headers, body = self._exchange(path)
+        if status >= 400:
             try:
                 message = json.loads(body).get("message")
             except ValueError:
                 message = body.decode("utf-8", "replace").strip()
-            raise EngineError("%s %s: %s" % (answer.status, answer.reason, message))
-        if answer.getheader("Content-Type", "").startswith("application/json"):
+            raise EngineError("%s %s: %s" % (status, reason, message))
+        if headers.get("content-type", "").startswith("application/json"):
             return json.loads(body)
         return body.decode("utf-8", "replace")
 
-    def _connection(self) -> http.client.HTTPConnection:
+    def _exchange(self, path):
+        """GET path as HTTP/1.0 (the engine answers without chunks and closes); (status, reason,
+        headers with lower-case names, body)."""
         if self.socket_path:
-            return _UnixConnection(self.socket_path, self.timeout)
-        return http.client.HTTPConnection(self.host, int(self.port), timeout=self.timeout)
+            sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            sock.settimeout(self.timeout)
+            try:
+                sock.connect(self.socket_path)
+            except OSError:
+                sock.close()
+                raise
+        else:
+            sock = socket.create_connection((self.host, int(self.port)), timeout=self.timeout)
+        with sock:
+            sock.sendall(("GET %s HTTP/1.0\r\nHost: %s\r\n\r\n" % (path, self.host or "localhost")).encode("ascii"))
+            answer = b"".join(iter(functools.partial(sock.recv, 65536), b""))
+        head, dummy, body = answer.partition(b"\r\n\r\n")
+        lines = head.decode("iso-8859-1").split("\r\n")
+        status_line = lines[0].split(" ", 2)
+        if len(status_line) < 2 or not status_line[0].startswith("HTTP/") or not status_line[1].isdigit():
+            raise EngineError("the engine at %s sent no HTTP answer: %r" % (self.socket_path or self.host, answer[:80]))
+        fields = (line.partition(":") for line in lines[1:])
+        headers = {name.strip().lower(): value.strip() for name, dummy, value in fields}
+        return int(status_line[1]), (status_line + [""])[2], headers, body
 
     def ping(self):
         return self.get("/_ping") == "OK"
