@@ -9,6 +9,8 @@ PREROUTING and OUTPUT, and the source (SNAT, MASQUERADE, the un-DNAT of a reply)
 table of POSTROUTING and INPUT, whether a nat rule is traced or conntrack does it. Between hops of
 known place (an iptables table of the ip or ip6 family, at a known hook) the rest of the path keeps
 the headers; where the place is not known (another nft table, a bridge hop), nothing is judged.
+Where the kernel may rewrite, a NatCheck (nat_history) may still say the change is not the one the
+packet's traced nat rule or its connection's NAT gives.
 """
 
 from __future__ import annotations
@@ -24,14 +26,15 @@ _SIDES = (("src", "sport"), ("dst", "dport"))
 _FAMILIES = ("ip", "ip6")
 
 
-def split_damaged(hops, changes, hook_of, seen_before):
+def split_damaged(hops, changes, hook_of, seen_before, nat_check=None):
     """(kept, damaged): a longest run of hops, in order, whose headers agree from each to the next, and
     the others (each a damaged line). A run with fewer values cut short (the start of what another
     hop shows where nothing rewrites it) is kept first, then one with more hops whose headers an
     earlier packet showed, then a longer one, then one that ends later. hook_of(table, chain) is the hook a chain is
     known to hook into, or None; seen_before(hop) is True when an earlier packet showed its headers;
-    changes are the indexes of the hops whose headers differ from the hop before."""
-    places = _Places(hops, hook_of)
+    changes are the indexes of the hops whose headers differ from the hop before; nat_check (or None)
+    tells which changes the packet's NAT gives."""
+    places = _Places(hops, hook_of, nat_check)
     if all(_agree(hops, places, index - 1, index) for index in changes):
         return hops, []
     weights = [(-_looks_cut(hops, places, index), int(seen_before(hop)), 1) for index, hop in enumerate(hops)]
@@ -56,19 +59,35 @@ def split_damaged(hops, changes, hook_of, seen_before):
     ]
 
 
-def damage_reason(hop, kept):
-    """Plain words: which header of the hop disagrees with the packet's other hops, and where."""
+def damage_reason(hop, kept, hook_of, nat_check=None):
+    """Plain words: which header of the hop disagrees with the packet's other hops, and where: no NAT
+    can change it there, or the NAT that can does not (nat_check's objection)."""
     other = min(kept, key=lambda seen: abs(seen["line"] - hop["line"]))
+    pair = sorted((hop, other), key=lambda seen: seen["line"])
+    objection = None
+    if nat_check is not None and _agree(pair, _Places(pair, hook_of, None), 0, 1):
+        objection = next(
+            filter(
+                None,
+                (
+                    nat_check.objection(hop, other, side)
+                    for side, port in _SIDES
+                    if hop[side] != other[side] or hop.get(port) != other.get(port)
+                ),
+            ),
+            None,
+        )
     changed = " ".join(
         "%s=%s" % (key.upper(), hop.get(key))
         for key in ("src", "sport", "dst", "dport")
         if hop.get(key) != other.get(key)
     )
-    return "%s disagrees with line %s (%s:%s) where no NAT can change it (damaged line)" % (
+    return "%s disagrees with line %s (%s:%s) %s (damaged line)" % (
         changed,
         other.get("line"),
         other["table"],
         other["chain"],
+        "where no NAT can change it" if objection is None else "and " + objection,
     )
 
 
@@ -79,6 +98,8 @@ def _agree(hops, places, earlier, later):
     for address, port in _SIDES:
         if first[address] != second[address] or first.get(port) != second.get(port):
             if not _may_rewrite(places[earlier], places[later], address):
+                return False
+            if places.nat_check is not None and not places.nat_check.allows(earlier, later, address):
                 return False
     return True
 
@@ -111,9 +132,9 @@ class _Places(dict):
     them); a hop of another table of the ip or ip6 family has the hook its chain hooks into (leading
     hops of unknown hook: that of the first hop whose hook is known), at a priority not known."""
 
-    def __init__(self, hops, hook_of):
+    def __init__(self, hops, hook_of, nat_check):
         super().__init__()
-        self.hops, self.hook_of = hops, hook_of
+        self.hops, self.hook_of, self.nat_check = hops, hook_of, nat_check
         self.first_known: tuple[int, str | None] | None = None
 
     def __missing__(self, index):

@@ -22,6 +22,7 @@ from ansible_collections.dockernet.packetflow.plugins.module_utils.analysis.form
     check_format,
     detect_stream,
 )
+from ansible_collections.dockernet.packetflow.plugins.module_utils.analysis.nat_history import NatHistory
 from ansible_collections.dockernet.packetflow.plugins.module_utils.analysis.resolve import finish_packet
 from ansible_collections.dockernet.packetflow.plugins.module_utils.analysis.ruleset import load_ruleset
 from ansible_collections.dockernet.packetflow.plugins.module_utils.analysis.vocabulary import (
@@ -60,6 +61,7 @@ class JourneyBuilder:
         # Connection tuple: the order number of the packet that showed it first.
         self._first_seen = {}
         self.saw_nat = self.ruleset is not None and self.ruleset.has_table("nat")
+        self.nat_history = NatHistory(self._rule_text)
 
     def run(self, lines):
         """Yield finished packets (Packet dicts, without id) while reading lines."""
@@ -216,20 +218,32 @@ class JourneyBuilder:
         if not packet["_keep"]:
             return []
         hops = packet["hops"]
-        if not changes or not self.judge_damage or (hops[0]["ip_id"] is None and not hops[0].get("flow_label")):
+        if not self.judge_damage or (hops[0]["ip_id"] is None and not hops[0].get("flow_label")):
             # Without an IP id or flow label, packets alike are told apart by less: not judged.
             return [finish_packet(packet, self.ruleset, self.saw_nat)]
-        kept, damaged = split_damaged(
-            hops,
-            changes,
-            lambda table, chain: self._hooks.get((table, chain)),
-            lambda hop: self._seen_before(hop, packet),
-        )
-        if damaged:
-            lines = dict(zip(map(id, hops), texts, strict=True))
-            self._damaged(damaged, kept, lines)
-            packet["hops"] = kept
+        if changes:
+            nat_check = self.nat_history.check(hops, changes)
+            kept, damaged = split_damaged(
+                hops, changes, self._known_hook, lambda hop: self._seen_before(hop, packet), nat_check
+            )
+            if damaged:
+                lines = dict(zip(map(id, hops), texts, strict=True))
+                self._damaged(damaged, kept, lines, nat_check)
+                packet["hops"] = hops = kept
+                changes = [index for index in range(1, len(hops)) if _headers(hops[index - 1]) != _headers(hops[index])]
+        self.nat_history.learn(hops, changes)
         return [finish_packet(packet, self.ruleset, self.saw_nat)]
+
+    def _known_hook(self, table, chain):
+        return self._hooks.get((table, chain))
+
+    def _rule_text(self, hop):
+        """The rule text of a hop: the trace's own, else the ruleset's."""
+        if hop.get("rule_text") or self.ruleset is None:
+            return hop.get("rule_text")
+        return self.ruleset.resolve(
+            hop["table"], hop["chain"], hop["type"], hop.get("rule"), hop.get("handle"), hop.get("rule_text")
+        ).get("rule_text")
 
     def _seen_before(self, hop, packet):
         """True when an earlier packet showed the hop's connection tuple (either way)."""
@@ -239,12 +253,12 @@ class JourneyBuilder:
         )
         return first < packet["_order"]
 
-    def _damaged(self, damaged, kept, texts):
+    def _damaged(self, damaged, kept, texts, nat_check):
         """List the hops whose headers were damaged as unparsed lines, not events."""
         self.counts["events"] -= len(damaged)
         self.trace_like_unparsed += len(damaged)
         for hop in damaged:
-            self._unparsed(hop["line"], texts[id(hop)], damage_reason(hop, kept))
+            self._unparsed(hop["line"], texts[id(hop)], damage_reason(hop, kept, self._known_hook, nat_check))
 
 
 def _connection_tuple(event):
@@ -257,6 +271,10 @@ def _connection_tuple(event):
         event.get("dst"),
         event.get("dport") or event.get("icmp_id"),
     )
+
+
+def _headers(hop):
+    return hop["src"], hop.get("sport"), hop["dst"], hop.get("dport")
 
 
 def _continues(packet, event, table, hook):
