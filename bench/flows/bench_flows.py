@@ -1,5 +1,7 @@
 """One probed flow end to end, three ways side by side and interleaved in one run (module, playbook,
 script, module, playbook, script, ...): packetflow_flow run the way Ansible runs it (JSON args file),
+compiling its source as AnsiballZ's zip import does every time (no bytecode caches), the same with
+Python's bytecode caches (kept under the bench's temporary directory, written by the warm-up round),
 ansible-playbook of a one-task play on localhost (connection local), and the hand-written
 bench/flows/baseline.sh. The flow: TCP from one container to another's port on a user bridge, made
 once before the timing (and removed after it, whatever happens). Wall time and CPU time (the
@@ -126,12 +128,16 @@ def module_args(opts, workdir):
     }
 
 
-def run_module(opts, work):
+def run_module(opts, work, cached=False):
     workdir = tempfile.mkdtemp(dir=work)
     path = os.path.join(workdir, "args.json")
     with open(path, "w") as handle:
         json.dump({"ANSIBLE_MODULE_ARGS": module_args(opts, workdir)}, handle)
-    wall, cpu, rc, out = timed([PYTHON, MODULE, path], env=dict(os.environ, PYTHONPATH=COLLECTIONS))
+    env = dict(os.environ, PYTHONPATH=COLLECTIONS, PYTHONDONTWRITEBYTECODE="1")
+    if cached:
+        del env["PYTHONDONTWRITEBYTECODE"]
+        env["PYTHONPYCACHEPREFIX"] = os.path.join(work, "pycache")
+    wall, cpu, rc, out = timed([PYTHON, MODULE, path], env=env)
     shutil.rmtree(workdir)
     try:
         result = json.loads(out[out.index("{") :])
@@ -180,7 +186,17 @@ def run_script(opts, work):
     return {"wall": wall, "cpu": cpu, "summary": out.strip().splitlines()[-1]}
 
 
-PATHS = (("module", run_module), ("playbook", run_playbook), ("script", run_script))
+def run_module_cached(opts, work):
+    return run_module(opts, work, cached=True)
+
+
+PATHS = (
+    ("module", run_module),
+    ("module_cached", run_module_cached),
+    ("playbook", run_playbook),
+    ("script", run_script),
+)
+COMPARED = [name for name, dummy in PATHS if name != "script"]
 
 
 def summarise(runs):
@@ -189,7 +205,7 @@ def summarise(runs):
     }
     ratios = {
         "%s/script" % name: {key: round(med[name][key] / med["script"][key], 2) for key in ("wall", "cpu")}
-        for name in ("module", "playbook")
+        for name in COMPARED
     }
     return med, ratios
 
@@ -202,7 +218,7 @@ def markdown(doc):
         "| path | median wall s | median CPU s | wall ratio to script | CPU ratio to script |",
         "|---|---|---|---|---|",
     ]
-    for name in ("module", "playbook", "script"):
+    for name, dummy in PATHS:
         med = doc["median"][name]
         ratio = doc["ratio"].get("%s/script" % name, {"wall": 1.0, "cpu": 1.0})
         lines.append(
