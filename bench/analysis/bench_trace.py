@@ -138,13 +138,16 @@ def run_child(mode, kind, path):
     return result
 
 
-def module_run(path, max_packets=10000):
-    """CPU seconds, peak RSS (MB) and packets returned of packetflow_trace_log on the file. Its JSON goes
-    to a file that a separate child counts: read here, it would swell this process, and the RSS of
-    every later child forked from it."""
+def module_run(path, dest=None, max_packets=10000):
+    """CPU seconds, peak RSS (MB) and packets returned of packetflow_trace_log on the file (the journeys
+    written to dest when given). Its JSON goes to a file that a separate child counts: read here, it
+    would swell this process, and the RSS of every later child forked from it."""
     args, out = path + ".args.json", path + ".out.json"
+    module_args = {"path": path, "max_packets": max_packets}
+    if dest:
+        module_args["dest"] = dest
     with open(args, "w") as handle:
-        json.dump({"ANSIBLE_MODULE_ARGS": {"path": path, "max_packets": max_packets}}, handle)
+        json.dump({"ANSIBLE_MODULE_ARGS": module_args}, handle)
     module = "ansible_collections.dockernet.packetflow.plugins.modules.packetflow_trace_log"
     with open(out, "wb") as handle:
         proc = subprocess.Popen([sys.executable, "-m", module, args], stdout=handle, env=os.environ.copy())
@@ -153,6 +156,8 @@ def module_run(path, max_packets=10000):
     packets = int(subprocess.check_output([sys.executable, "-c", count, out]))
     os.remove(args)
     os.remove(out)
+    if dest:
+        os.remove(dest)
     if packets < 0:
         raise SystemExit("packetflow_trace_log failed on %s" % path)
     return usage.ru_utime + usage.ru_stime, round(usage.ru_maxrss / 1024.0, 1), packets

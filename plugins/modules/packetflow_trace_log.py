@@ -34,7 +34,7 @@ description:
   - Where no ruleset names a verdict, it is inferred from the trace alone where the trace proves it
     (the next rule of the chain traced, another chain or hook reached, Docker's fixed rules, a reply
     traced), and marked C(inferred) with the reason.
-  - Read only.
+  - Read only, but for the file O(dest) when given.
 options:
   path:
     description: The trace log to read.
@@ -96,10 +96,28 @@ options:
     description: Return at most this many packets (all are counted in RV(counts.packets)).
     type: int
     default: 10000
+  dest:
+    description:
+      - Write the full journeys to this file on the target, as JSON holding what the task returns without
+        it (RV(format), the whole RV(packets), RV(unparsed), RV(counts), RV(warnings)), and return only each
+        packet's outcome in RV(packets).
+      - For large logs. Every journey in the task result costs about 16 KB of JSON a packet, which Ansible copies
+        several times; with O(dest) the journeys wait compressed until written one at a time, so memory
+        stays low whatever O(max_packets).
+      - Fetch the file and give its content to M(dockernet.packetflow.packetflow_report) in its O(results)
+        (C(lookup('file', ...) | from_json)) for the report of every hop.
+      - The file is replaced atomically, and only when its content changes.
+    type: path
 extends_documentation_fragment:
   - dockernet.packetflow.attributes
   - dockernet.packetflow.attributes.LINUX
-  - dockernet.packetflow.attributes.READ_ONLY
+attributes:
+  check_mode:
+    support: full
+    details:
+      - Reads the log in check mode too; with O(dest), reports whether the file would change and leaves it as it is.
+  diff_mode:
+    support: none
 notes:
   - Packets are matched across hooks by their headers (IP id, protocol, TCP or ICMP sequence), not
     by the nf_tables trace id, which changes mid-path and is reused.
@@ -158,6 +176,8 @@ packets:
     - Each has id, summary, direction (request or reply), flow, hops, captures, journey, nat, fate,
       fate_at and flags; C(inferred) (fate and reason) when the fate rests on an inferred verdict, and
       C(fate_reason) in plain words when the fate is C(unknown).
+      - With O(dest), each packet's outcome only, the rest being in the file - id, summary, direction, fate,
+        fate_at, flags and where present host, inferred and fate_reason.
     - "Each hop has table, chain, type (rule, return or policy), rule, and where known verdict,
       rule_text, handle, ts, in, out, src, dst and the line number of the log; C(inferred) (verdict
       and reason) when its verdict was inferred."
@@ -177,6 +197,11 @@ packets:
            rule_text: "-A DOCKER-ISOLATION-STAGE-2 -o br-be57f03b155c -j DROP"}
       nat: []
       flags: []
+dest:
+  description: The file the full journeys were written to (O(dest)).
+  returned: when O(dest) is set
+  type: str
+  sample: /var/tmp/trace-journeys.json
 unparsed:
   description: Lines that hold no trace event, with their line number and why (at most 1000).
   returned: success
@@ -222,47 +247,22 @@ counts:
       returned: when O(flow) is set
 """
 
+import filecmp
 import os
+import tempfile
 
 from ansible.module_utils.basic import AnsibleModule
 
+from ansible_collections.dockernet.packetflow.plugins.module_utils.analysis.journey_file import write_journeys
 from ansible_collections.dockernet.packetflow.plugins.module_utils.analysis.journeys import collect_journeys
+from ansible_collections.dockernet.packetflow.plugins.module_utils.analysis.line_reader import (
+    BINARY_PROBE,
+    bounded_lines,
+    check_readable,
+    looks_binary,
+)
 from ansible_collections.dockernet.packetflow.plugins.module_utils.analysis.pcap import PcapError
 from ansible_collections.dockernet.packetflow.plugins.module_utils.analysis.ruleset import RULESET_FORMATS
-
-MAX_LINE = 65536
-BINARY_PROBE = 4096
-
-
-def bounded_lines(handle, limit=MAX_LINE):
-    """Lines of a text file, each cut at limit characters (the rest of a long line is dropped),
-    so a file without newlines cannot fill memory."""
-    while True:
-        line = handle.readline(limit)
-        if not line:
-            return
-        if len(line) == limit and not line.endswith("\n"):
-            rest = line
-            while rest and not rest.endswith("\n"):
-                rest = handle.readline(limit)
-        yield line
-
-
-def check_readable(path, what):
-    """Error message when path is not a readable regular file, else None."""
-    if not os.path.exists(path):
-        return "%s %s does not exist" % (what, path)
-    if os.path.isdir(path):
-        return "%s %s is a directory, not a file" % (what, path)
-    if not os.access(path, os.R_OK):
-        return "%s %s is not readable (permission denied)" % (what, path)
-    return None
-
-
-def looks_binary(path):
-    """True when the start of the file holds NUL bytes (a pcap or garbage, not a log)."""
-    with open(path, "rb") as handle:
-        return b"\0" in handle.read(BINARY_PROBE)
 
 
 def read_ruleset(module):
@@ -298,6 +298,53 @@ def read_pcaps(module):
     return pcaps
 
 
+def check_dest(module):
+    """The dest path, checked before anything is read or written; None when not given."""
+    dest = module.params["dest"]
+    if dest is None:
+        return None
+    folder = os.path.dirname(os.path.abspath(dest))
+    if os.path.isdir(dest):
+        module.fail_json(msg="dest %s is a directory: give the path of a file to write the journeys to" % dest)
+    if not os.path.isdir(folder) or not os.access(folder, os.W_OK):
+        module.fail_json(msg="dest %s: its folder %s does not exist or is not writable" % (dest, folder))
+    return dest
+
+
+def refuse_empty(module, path, result, flow):
+    """Fail when a log read whole holds no trace event."""
+    counts = result["counts"]
+    if counts["events"] == 0 and flow is None:
+        module.fail_json(
+            msg="no trace events in %s (%d lines, format %s): is it a TRACE log?"
+            % (path, counts["lines"], result["format"]),
+            **result,
+        )
+
+
+def analyse(module, lines, dest, options):
+    """(collect_journeys' result, changed); with dest, the journeys are written to it (replaced only
+    when their text changes, never in check mode) and the result holds the packets' outcomes."""
+    path = module.params["path"]
+    if dest is None:
+        result = collect_journeys(lines, **options)
+        refuse_empty(module, path, result, options["flow"])
+        return result, False
+    descriptor, temporary = tempfile.mkstemp(prefix=".packetflow-", dir=os.path.dirname(os.path.abspath(dest)))
+    try:
+        with os.fdopen(descriptor, "w", encoding="utf-8") as out:
+            result = write_journeys(out, lines, **options)
+        refuse_empty(module, path, result, options["flow"])
+        changed = not (os.path.isfile(dest) and filecmp.cmp(temporary, dest, shallow=False))
+        if changed and not module.check_mode:
+            module.atomic_move(temporary, dest)
+    finally:
+        if os.path.exists(temporary):
+            os.remove(temporary)
+    result["dest"] = dest
+    return result, changed
+
+
 def main():
     module = AnsibleModule(
         argument_spec=dict(
@@ -317,6 +364,7 @@ def main():
                 ),
             ),
             max_packets=dict(type="int", default=10000),
+            dest=dict(type="path"),
         ),
         supports_check_mode=True,
     )
@@ -330,6 +378,7 @@ def main():
         module.fail_json(
             msg="trace log %s is binary (NUL bytes in its first %d bytes), not a text trace log" % (path, BINARY_PROBE)
         )
+    dest = check_dest(module)
     ruleset = read_ruleset(module)
     pcaps = read_pcaps(module)
     flow = module.params["flow"]
@@ -337,25 +386,19 @@ def main():
         flow = dict((key, value) for key, value in flow.items() if value is not None) or None
     try:
         with open(path, encoding="utf-8", errors="replace") as handle:
-            result = collect_journeys(
-                bounded_lines(handle),
-                module.params["format"],
-                ruleset,
-                pcaps,
-                flow,
+            options = dict(
+                trace_format=module.params["format"],
+                ruleset=ruleset,
+                pcaps=pcaps,
+                flow=flow,
                 max_packets=module.params["max_packets"],
             )
+            result, changed = analyse(module, bounded_lines(handle), dest, options)
     except (ValueError, PcapError) as exc:
         module.fail_json(msg="cannot analyse %s: %s" % (path, exc))
     except OSError as exc:
-        module.fail_json(msg="cannot read %s: %s" % (path, exc))
+        module.fail_json(msg="cannot read %s%s: %s" % (path, " or write %s" % dest if dest else "", exc))
     counts = result["counts"]
-    if counts["events"] == 0 and flow is None:
-        module.fail_json(
-            msg="no trace events in %s (%d lines, format %s): is it a TRACE log?"
-            % (path, counts["lines"], result["format"]),
-            **result,
-        )
     if counts["packets"] > len(result["packets"]):
         module.warn(
             "%d packets found, only the first %d returned (max_packets)" % (counts["packets"], len(result["packets"]))
@@ -364,7 +407,7 @@ def main():
         module.warn(warning)
     if counts["unparsed"] > len(result["unparsed"]):
         module.warn("%d lines not parsed, only the first %d listed" % (counts["unparsed"], len(result["unparsed"])))
-    module.exit_json(changed=False, **result)
+    module.exit_json(changed=changed, **result)
 
 
 if __name__ == "__main__":

@@ -34,7 +34,10 @@ def build_journeys(trace_lines, trace_format="auto", ruleset=None, pcaps=None, f
 def collect_journeys(trace_lines, trace_format="auto", ruleset=None, pcaps=None, flow=None, max_packets=None):
     """build_journeys, keeping at most max_packets traced packets (all are counted)."""
     with collector_paused():
-        return _collect(trace_lines, trace_format, ruleset, pcaps, flow, max_packets)
+        result = collect_packets(trace_lines, trace_format, ruleset, pcaps, flow, max_packets)
+        for packet in result["packets"]:
+            packet["journey"] = journey_of(packet)
+        return result
 
 
 @contextmanager
@@ -50,14 +53,16 @@ def collector_paused():
             gc.enable()
 
 
-def _collect(trace_lines, trace_format, ruleset, pcaps, flow, max_packets):
+def collect_packets(trace_lines, trace_format, ruleset, pcaps, flow, max_packets, keep=None):
+    """The result without its journeys (added by the caller); keep(packet) gives what is held
+    of each packet kept (the packet itself when None)."""
     builder = JourneyBuilder(trace_format, ruleset, flow)
     packets: list[dict] = []
     total = 0
     for packet in builder.run(trace_lines):
         total += 1
         if max_packets is None or len(packets) < max_packets:
-            packets.append(packet)
+            packets.append(packet if keep is None else keep(packet))
     packets.sort(key=lambda packet: packet["_order"])
     infer_from_replies(packets, lambda hops: decide_fate(hops, builder.ruleset))
     captures = 0
@@ -69,7 +74,6 @@ def _collect(trace_lines, trace_format, ruleset, pcaps, flow, max_packets):
     for number, packet in enumerate(packets, 1):
         packet["id"] = number
         packet.pop("_order")
-        packet["journey"] = journey_of(packet)
     builder.counts.update(packets=total, captures=captures)
     builder.unparsed.sort(key=lambda item: item["line"])
     return {

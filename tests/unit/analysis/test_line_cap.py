@@ -12,7 +12,7 @@ import sys
 
 from analysis_support import fixture_path
 
-from ansible_collections.dockernet.packetflow.plugins.modules.packetflow_trace_log import MAX_LINE, bounded_lines
+from ansible_collections.dockernet.packetflow.plugins.module_utils.analysis.line_reader import MAX_LINE, bounded_lines
 
 MODULE = "ansible_collections.dockernet.packetflow.plugins.modules.packetflow_trace_log"
 # Runs the module as Ansible does and reports its peak resident size (KiB) on stderr, whatever its exit.

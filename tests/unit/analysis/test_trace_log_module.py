@@ -123,3 +123,41 @@ def test_a_mostly_unreadable_trace_warns(tmp_path):
     result = run_module(tmp_path, path=str(log))
     assert "failed" not in result and result["counts"]["unparsed"] > len(lines) / 2
     assert "of 112 trace lines (75%) could not be read" in json.dumps(result["warnings"])
+
+
+def test_dest_holds_the_journeys_and_the_result_their_outcomes(tmp_path):
+    dest = tmp_path / "journeys.json"
+    args = dict(path=fixture_path("legacy-external_to_published.kern.log"),
+                ruleset_path=fixture_path("legacy.iptables-save"))
+    full = run_module(tmp_path, **args)
+    check = run_module(tmp_path, dest=str(dest), _ansible_check_mode=True, **args)
+    assert check["changed"] is True and not dest.exists()
+    assert [name for name in os.listdir(tmp_path) if name.startswith(".packetflow-")] == []
+    result = run_module(tmp_path, dest=str(dest), **args)
+    assert result["changed"] is True and result["dest"] == str(dest)
+    written = json.loads(dest.read_text())
+    assert written["packets"] == full["packets"] and written["counts"] == result["counts"] == full["counts"]
+    assert [packet["summary"] for packet in result["packets"]] == [packet["summary"] for packet in full["packets"]]
+    assert [packet["fate_at"] for packet in result["packets"]] == [packet["fate_at"] for packet in full["packets"]]
+    assert all("hops" not in packet for packet in result["packets"])
+    again = run_module(tmp_path, dest=str(dest), **args)
+    assert again["changed"] is False
+    assert run_module(tmp_path, dest=str(dest), max_packets=2, _ansible_check_mode=True, **args)["changed"] is True
+
+
+@pytest.mark.parametrize("dest, message", [
+    (lambda tmp: str(tmp), "is a directory"),
+    (lambda tmp: str(tmp / "missing" / "journeys.json"), "does not exist or is not writable"),
+])
+def test_bad_dest_fails_before_reading(tmp_path, dest, message):
+    result = run_module(tmp_path, path=fixture_path("legacy-cross_network.kmsg"), dest=dest(tmp_path))
+    assert result["failed"] is True and message in result["msg"] and "dest" in result["msg"]
+
+
+def test_dest_is_left_alone_when_the_log_holds_no_trace(tmp_path):
+    log = tmp_path / "messages"
+    log.write_text("Nov 25 19:00:00 master sshd[1]: Accepted publickey\n")
+    dest = tmp_path / "journeys.json"
+    result = run_module(tmp_path, path=str(log), dest=str(dest))
+    assert result["failed"] is True and "no trace events" in result["msg"]
+    assert sorted(os.listdir(tmp_path)) == ["args.json", "messages"]
