@@ -229,8 +229,9 @@ class JourneyBuilder:
             if damaged:
                 lines = dict(zip(map(id, hops), texts, strict=True))
                 self._damaged(damaged, kept, lines, nat_check)
-                packet["hops"] = hops = kept
-                changes = [index for index in range(1, len(hops)) if _headers(hops[index - 1]) != _headers(hops[index])]
+                packet["hops"] = kept
+                # A damaged packet's reading may be the wrong one: its connection learns nothing from it.
+                return [finish_packet(packet, self.ruleset, self.saw_nat)]
         self.nat_history.learn(hops, changes)
         return [finish_packet(packet, self.ruleset, self.saw_nat)]
 
@@ -271,10 +272,6 @@ def _connection_tuple(event):
         event.get("dst"),
         event.get("dport") or event.get("icmp_id"),
     )
-
-
-def _headers(hop):
-    return hop["src"], hop.get("sport"), hop["dst"], hop.get("dport")
 
 
 def _continues(packet, event, table, hook):
