@@ -40,6 +40,19 @@ options:
     required: true
     choices: [host_to_container, container_to_host, container_to_container, cross_network, published_port,
               external_to_published, container_to_external, host_network, none_network]
+  family:
+    description:
+      - Address family of the scenario's traffic and tracing.
+      - C(ipv6) builds dual-stack lab networks on ULA subnets (fd00::/8, picked so that they overlap nothing on
+        the host), gives the outside client an address of 2001:db8::/32, probes over IPv6 and arms TRACE in
+        ip6tables raw (or an ip6 table on the nftables back end).
+      - C(ipv6) needs Docker's IPv6 on (daemon.json C(ipv6), C(fixed-cidr-v6)) and its IPv6 rules
+        (C(ip6tables), which Docker before 27 takes only with C(experimental)), see role
+        dockernet.packetflow.docker_engine; on iptables-legacy also nf_log_ipv6 (role dockernet.packetflow.nf_log).
+        The module refuses it, before anything changes, where they are off.
+    type: str
+    choices: [ipv4, ipv6]
+    default: ipv4
   name:
     description:
       - Name of the first container (the study's C(web1)). Must not exist yet.
@@ -101,6 +114,11 @@ EXAMPLES = r"""
     scenario: cross_network
   register: cross
 
+- name: The same path in IPv6 (needs Docker's IPv6 and ip6tables on)
+  dockernet.packetflow.packetflow_scenario:
+    scenario: cross_network
+    family: ipv6
+
 - name: Published port on another host port, expecting delivery
   dockernet.packetflow.packetflow_scenario:
     scenario: published_port
@@ -115,6 +133,11 @@ scenario:
   returned: always
   type: str
   sample: cross_network
+family:
+  description: Address family the scenario ran in.
+  returned: always
+  type: str
+  sample: ipv4
 description:
   description: What the scenario does.
   returned: always
@@ -214,6 +237,7 @@ def main():
     module = AnsibleModule(
         argument_spec=module_run.run_options(
             scenario=dict(type="str", required=True, choices=scenarios.names()),
+            family=dict(type="str", default="ipv4", choices=list(scenarios.FAMILIES)),
             name=dict(type="str", default="web1"),
             second_name=dict(type="str", default="web2"),
             port=dict(type="int", default=8080),

@@ -19,6 +19,7 @@ from ansible_collections.dockernet.packetflow.plugins.plugin_utils.report_model 
     scenario_fingerprint,
     status,
 )
+from ansible_collections.dockernet.packetflow.plugins.plugin_utils.report_names import scenario_key
 
 BADGES = ("pass", "fail", "error", "partial")
 
@@ -29,9 +30,9 @@ def fleet(docs):
     seen: set = set()
     for doc in docs:
         for scenario in doc["scenarios"]:
-            if scenario.get("scenario") not in seen:
-                seen.add(scenario.get("scenario"))
-                names.append(scenario.get("scenario"))
+            if scenario_key(scenario) not in seen:
+                seen.add(scenario_key(scenario))
+                names.append(scenario_key(scenario))
     prints = [[scenario_fingerprint(s) for s in doc["scenarios"]] for doc in docs]
     majority, split = _majorities(docs, prints)
     rows = []
@@ -39,7 +40,7 @@ def fleet(docs):
     for doc, doc_prints in zip(docs, prints, strict=True):
         first: dict = {}
         for scenario, fingerprint in zip(doc["scenarios"], doc_prints, strict=True):
-            first.setdefault(scenario.get("scenario"), (scenario, fingerprint))
+            first.setdefault(scenario_key(scenario), (scenario, fingerprint))
         cells: list[dict | None] = []
         for name in names:
             if name not in first:
@@ -67,7 +68,7 @@ def _majorities(docs, prints):
     codes: dict = {}
     for doc, doc_prints in zip(docs, prints, strict=True):
         for scenario, (_text, code) in zip(doc["scenarios"], doc_prints, strict=True):
-            counter = codes.setdefault(scenario.get("scenario"), Counter())
+            counter = codes.setdefault(scenario_key(scenario), Counter())
             if scenario.get("packets"):
                 counter[code] += 1
     majority, split = {}, []

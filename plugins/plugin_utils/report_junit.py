@@ -15,6 +15,7 @@ import xml.etree.ElementTree as ET
 
 from ansible_collections.dockernet.packetflow.plugins.module_utils.analysis import narrate
 from ansible_collections.dockernet.packetflow.plugins.plugin_utils import report_flows, report_model
+from ansible_collections.dockernet.packetflow.plugins.plugin_utils.report_names import scenario_key
 
 # Characters XML 1.0 cannot carry at all, even escaped (control characters but tab and newlines).
 _NOT_XML = {c: None for c in range(32) if c not in (9, 10, 13)}
@@ -59,7 +60,7 @@ def _flow_case(suite, host, flow):
 
 
 def _scenario_case(suite, host, scenario):
-    case = _case(suite, host, scenario.get("scenario") or "unnamed", scenario.get("seconds"))
+    case = _case(suite, host, scenario_key(scenario) or "unnamed", scenario.get("seconds"))
     state = report_model.status(scenario)
     if state in ("error", "partial"):
         ET.SubElement(case, "error", message=_text(scenario.get("error")), type=state).text = _text(

@@ -18,7 +18,7 @@ from ansible_collections.dockernet.packetflow.plugins.module_utils.analysis impo
 from ansible_collections.dockernet.packetflow.plugins.module_utils.analysis.drift import deciding_rules, nat_target
 from ansible_collections.dockernet.packetflow.plugins.module_utils.analysis.vocabulary import HOOKS
 from ansible_collections.dockernet.packetflow.plugins.plugin_utils import report_svg
-from ansible_collections.dockernet.packetflow.plugins.plugin_utils.report_names import dir_name
+from ansible_collections.dockernet.packetflow.plugins.plugin_utils.report_names import dir_name, scenario_key
 from ansible_collections.dockernet.packetflow.plugins.plugin_utils.report_ruleset import ruleset_view
 
 
@@ -263,8 +263,8 @@ def scenario_view(scenario, host, limit, artifacts):
     request, reply = narrate.first_pair(packets)
     return dict(
         s=scenario,
-        anchor=anchor(scenario.get("scenario")),
-        name=scenario.get("scenario") or "unnamed",
+        anchor=anchor(scenario_key(scenario)),
+        name=scenario_key(scenario) or "unnamed",
         status=status(scenario),
         explanation=narrate.explain(scenario),
         notes=narrate.notes(scenario, host),

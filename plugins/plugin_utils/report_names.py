@@ -34,3 +34,10 @@ def dir_name(name, default="_"):
         return safe
     digest = hashlib.sha1(text.encode("utf-8", "surrogatepass")).hexdigest()[: _DIGEST_LENGTH - 1]
     return "%s-%s" % (safe[: MAX_LENGTH - _DIGEST_LENGTH] or default, digest)
+
+
+def scenario_key(scenario):
+    """What tells one scenario result from another: its id, with ``-ipv6`` for a run in IPv6 (an IPv4 run,
+    or one of a result without a family, keeps its bare id, as before families)."""
+    name = scenario.get("scenario")
+    return "%s-%s" % (name, scenario["family"]) if name and scenario.get("family") not in (None, "ipv4") else name

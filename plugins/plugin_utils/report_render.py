@@ -25,7 +25,7 @@ from ansible_collections.dockernet.packetflow.plugins.plugin_utils import (
     report_markup,
     report_model,
 )
-from ansible_collections.dockernet.packetflow.plugins.plugin_utils.report_names import dir_name
+from ansible_collections.dockernet.packetflow.plugins.plugin_utils.report_names import dir_name, scenario_key
 
 TEMPLATES = os.path.join(os.path.dirname(os.path.abspath(__file__)), "report_templates")
 PAGE_MODE, ARTIFACT_MODE = 0o644, 0o600
@@ -90,7 +90,7 @@ def documents(src=(), results=(), default_host="localhost"):
         entry["facts"] = dict(entry["facts"], **(doc.get("facts") or {}))
         entry["base"] = entry["base"] or base
         for scenario in doc.get("scenarios") or []:
-            entry["scenarios"] = [s for s in entry["scenarios"] if s.get("scenario") != scenario.get("scenario")]
+            entry["scenarios"] = [s for s in entry["scenarios"] if scenario_key(s) != scenario_key(scenario)]
             entry["scenarios"].append(scenario)
         for flow in doc.get("flows") or []:
             entry["flows"] = [f for f in entry["flows"] if report_flows.name(f) != report_flows.name(flow)]
@@ -210,7 +210,7 @@ def artifacts(scenario, base, host_dir, check, name=None):
     <run_id>/ followed by the file name). Copies are 0600: pcaps can hold payloads.
     """
     arts = scenario.get("artifacts") or {}
-    subdir = dir_name(name or scenario.get("scenario"), "unnamed")
+    subdir = dir_name(name or scenario_key(scenario), "unnamed")
     run = dir_name(scenario.get("run_id"), "run")
     fetched = [(subdir,), (run, subdir), (run,)]
     roots = [base or host_dir, host_dir]

@@ -9,23 +9,28 @@ import os
 
 from ansible_collections.dockernet.packetflow.plugins.module_utils.host.capture import netns_prefix
 
+# The keys of an address in the topology and the facts, by family: IPv6 has its own, ending in 6.
+SUFFIX = {"ipv4": "", "ipv6": "6"}
+LOOPBACK = {"ipv4": "127.0.0.1", "ipv6": "::1"}
 
-def addresses(topo, facts):
-    """Symbolic endpoint -> address."""
-    addr = {"hostip": facts["primary_address"], "lo": "127.0.0.1"}
+
+def addresses(topo, facts, family="ipv4"):
+    """Symbolic endpoint -> address, in the family's addresses."""
+    six, lo = SUFFIX[family], LOOPBACK[family]
+    addr = {"hostip": facts.get("primary_address" + six), "lo": lo}
     for index, cont in enumerate(topo["containers"]):
-        addr["c%d" % index] = cont["ip"] or "127.0.0.1"
-    if topo["containers"] and topo["containers"][0]["gateway"]:
-        addr["gw0"] = topo["containers"][0]["gateway"]
+        addr["c%d" % index] = cont.get("ip" + six) or lo
+    if topo["containers"] and topo["containers"][0].get("gateway" + six):
+        addr["gw0"] = topo["containers"][0]["gateway" + six]
     if topo.get("peer"):
-        addr["peer"] = topo["peer"]["ip"]
-        addr["peerhost"] = topo["peer"]["host_ip"]
+        addr["peer"] = topo["peer"].get("ip" + six)
+        addr["peerhost"] = topo["peer"].get("host_ip" + six)
     return addr
 
 
-def resolve_traffic(spec, topo, facts, port):
+def resolve_traffic(spec, topo, facts, port, family="ipv4"):
     """The scenario's traffic with addresses, the legs to trace and the namespace to send it from."""
-    addr = addresses(topo, facts)
+    addr = addresses(topo, facts, family)
     published = any(c.get("publish") for c in spec["containers"])
     items = []
     for item in spec["traffic"]:
@@ -59,10 +64,11 @@ def legs_of(traffic):
 
 
 def bpf(legs):
-    """A capture filter for the legs only, so a busy host's other traffic is not recorded."""
+    """A capture filter for the legs only, so a busy host's other traffic is not recorded (icmp6 for IPv6)."""
     parts = []
     for leg in legs:
-        one = "%s and host %s and host %s" % (leg["proto"], leg["src"], leg["dst"])
+        proto = "icmp6" if leg["proto"] == "icmp" and ":" in str(leg["src"]) else leg["proto"]
+        one = "%s and host %s and host %s" % (proto, leg["src"], leg["dst"])
         if leg.get("dport"):
             one += " and port %s" % leg["dport"]
         if "(%s)" % one not in parts:
@@ -97,6 +103,6 @@ def capture_specs(spec, topo, traffic, rundir, hostip):
         peer = topo["peer"]
         add(peer["veth"], label="%s:%s" % (peer["netns"], peer["veth"]), netns=peer["netns"])
         add(peer["host_veth"])
-    if any(item["from"] == "host" and item["to"] in ("127.0.0.1", hostip) for item in traffic):
+    if any(item["from"] == "host" and item["to"] in ("127.0.0.1", "::1", hostip) for item in traffic):
         add("lo")
     return specs

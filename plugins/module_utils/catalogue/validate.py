@@ -47,6 +47,17 @@ def validate(params):
                 "%s must be a Docker container name, two or more of [a-zA-Z0-9_.-] not starting with _ . or -, "
                 "such as web1 (got %r)" % (option, params[option])
             )
+    family = params.get("family") or "ipv4"
+    if family not in scenarios.FAMILIES:
+        raise ValueError(
+            "family must be one of %s (got %r): use ipv4, or ipv6 on a host whose Docker has IPv6 on"
+            % (", ".join(scenarios.FAMILIES), family)
+        )
+    if family not in scenarios.SCENARIOS[params["scenario"]].get("families", scenarios.FAMILIES):
+        raise ValueError(
+            "scenario %s does not run in family %s (see the README's IPv6 section): use family ipv4 for it"
+            % (params["scenario"], family)
+        )
     if params.get("run_id"):
         check_run_id(params["run_id"])
     _check_expect(params.get("expect") or {})

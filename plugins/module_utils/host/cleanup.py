@@ -86,22 +86,26 @@ class Cleaner:
             )
 
     def rules(self):
-        """TRACE rules whose comment is a run's tag, in both iptables back ends. Legacy's raw table is
-        read only when loaded: reading it would load it."""
-        legacy_tables = (read(os.path.join(self.proc_root, "net", "ip_tables_names")) or "").split()
-        for backend in BACKENDS:
-            if backend == "legacy" and "raw" not in legacy_tables:
-                continue
-            rc, out, dummy = self._sh(["iptables-%s-save" % backend, "-t", "raw"])
-            for args in ownership.tagged_rules(out, self.run_id) if rc == 0 else []:
-                base = ["iptables-%s" % backend, "-w", "5", "-t", "raw"]
-                delete, check = base + ["-D"] + args[1:], base + ["-C"] + args[1:]
-                self.remove(
-                    "rules",
-                    " ".join(delete),
-                    lambda argv=delete: self._must(argv),
-                    lambda argv=check: self._sh(argv)[0] == 0,
-                )
+        """TRACE rules whose comment is a run's tag, in both iptables back ends, of IPv4 and IPv6. Legacy's raw
+        table is read only when loaded: reading it would load it."""
+        for xt, names in (("iptables", "ip_tables_names"), ("ip6tables", "ip6_tables_names")):
+            legacy_tables = (read(os.path.join(self.proc_root, "net", names)) or "").split()
+            for backend in BACKENDS:
+                if backend != "legacy" or "raw" in legacy_tables:
+                    self._tagged_rules("%s-%s" % (xt, backend))
+
+    def _tagged_rules(self, tool):
+        """Remove the run's TRACE rules from the raw table of one tool (iptables-nft, ip6tables-legacy...)."""
+        rc, out, dummy = self._sh([tool + "-save", "-t", "raw"])
+        for args in ownership.tagged_rules(out, self.run_id) if rc == 0 else []:
+            base = [tool, "-w", "5", "-t", "raw"]
+            delete, check = base + ["-D"] + args[1:], base + ["-C"] + args[1:]
+            self.remove(
+                "rules",
+                " ".join(delete),
+                lambda argv=delete: self._must(argv),
+                lambda argv=check: self._sh(argv)[0] == 0,
+            )
 
     def eb_chains(self):
         """The ebtables chains of a run's bridge log rules, with the jump to each from its base chain."""

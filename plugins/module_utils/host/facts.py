@@ -12,6 +12,7 @@ import os
 import re
 import socket
 
+from ansible_collections.dockernet.packetflow.plugins.module_utils.host import family
 from ansible_collections.dockernet.packetflow.plugins.module_utils.host.commands import read, run
 
 
@@ -214,6 +215,7 @@ def gather(client):
         "rsyslog_kern_file": rsyslog_kern_file(),
         "warnings": [],
     }
+    facts.update(family.ipv6_facts(client, backend))
     facts["bridge_traced"], why_not = bridge_traced(backend)
     if why_not:
         facts["warnings"].append(why_not)

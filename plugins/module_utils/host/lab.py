@@ -14,6 +14,7 @@ from typing import Any
 from ansible_collections.dockernet.packetflow.plugins.module_utils.host.capture import netns_prefix
 from ansible_collections.dockernet.packetflow.plugins.module_utils.host.commands import RUNNER
 from ansible_collections.dockernet.packetflow.plugins.module_utils.host.facts import bridge_name, network_gateway
+from ansible_collections.dockernet.packetflow.plugins.module_utils.host.family import is_six
 from ansible_collections.dockernet.packetflow.plugins.module_utils.host.ownership import Names
 from ansible_collections.dockernet.packetflow.plugins.module_utils.host.peer import Peer, planned_peer
 
@@ -107,8 +108,9 @@ def preflight(client, image, spec, names, port):
 class Lab:
     """Builds one scenario's topology and removes it again; records what it made in a state file."""
 
-    def __init__(self, client, run_id, image, timeout, state, runner=RUNNER):
+    def __init__(self, client, run_id, image, timeout, state, runner=RUNNER, family="ipv4"):
         self.client = client
+        self.family = family
         self.run_id = run_id
         self.names = Names(run_id)
         self.runner = runner
@@ -120,15 +122,21 @@ class Lab:
         self.peer = None
         self.peer_part: Any = None
 
-    def build(self, spec, names, port, peer_net):
-        """Create networks, containers and the outside client; return the topology dict."""
+    def build(self, spec, names, port, peer_net, subnets6=(), peer_net6=None):
+        """Create networks (dual-stack on the ULA subnets6 in family ipv6), containers and the outside client;
+        return the topology dict."""
         for index in range(spec.get("networks", 0)):
-            net = self.client.networks.create(self.names.network(index), driver="bridge", labels=self.names.labels)
+            dual = {}
+            if self.family == "ipv6":
+                dual = {"enable_ipv6": True, "ipam": {"Driver": "default", "Config": [{"Subnet": subnets6[index]}]}}
+            net = self.client.networks.create(
+                self.names.network(index), driver="bridge", labels=self.names.labels, **dual
+            )
             self.networks.append(net)
         for index, cspec in enumerate(spec["containers"]):
             self._container(names[index], cspec, port)
         if spec.get("peer"):
-            self._peer(peer_net)
+            self._peer(peer_net, peer_net6)
         return self.topology()
 
     def _container(self, name, cspec, port):
@@ -162,9 +170,9 @@ class Lab:
                 )
             time.sleep(0.02)
 
-    def _peer(self, net):
+    def _peer(self, net, net6):
         self.peer_part = Peer(self.run_id, self.state, self.timeout, self.runner)
-        self.peer = self.peer_part.build(net)
+        self.peer = self.peer_part.build(net, net6)
 
     def topology(self):
         """Containers, networks and peer as in the result contract."""
@@ -184,6 +192,8 @@ class Lab:
                 "gateway": info.get("Gateway") or None,
                 "mac": info.get("MacAddress") or None,
                 "veth": None,
+                "ip6": info.get("GlobalIPv6Address") or None,
+                "gateway6": info.get("IPv6Gateway") or None,
             }
             if entry["ip"]:
                 entry["veth"] = container_veth(pid, self.runner)
@@ -191,14 +201,16 @@ class Lab:
         networks = []
         for name in sorted({c["network"] for c in containers if c["ip"]}):
             attrs = self.client.networks.get(name).attrs
-            config = ((attrs.get("IPAM") or {}).get("Config") or [{}])[0]
+            configs = (attrs.get("IPAM") or {}).get("Config") or [{}]
+            six = [c for c in configs if is_six(c.get("Subnet"))]
             networks.append(
                 {
                     "name": name,
                     "id": attrs["Id"][:12],
                     "bridge": bridge_name(attrs),
-                    "subnet": config.get("Subnet"),
+                    "subnet": next((c.get("Subnet") for c in configs if not is_six(c.get("Subnet"))), None),
                     "gateway": network_gateway(attrs),
+                    "subnet6": six[0].get("Subnet") if six else None,
                 }
             )
         return {"containers": containers, "networks": networks, "peer": self.peer}
@@ -226,7 +238,7 @@ class Lab:
         return errors
 
 
-def plan_topology(spec, names, port):
+def plan_topology(spec, names, port, family="ipv4"):
     """The topology a scenario would build, with placeholders where only the engine knows (check mode)."""
     conts = []
     for index, cspec in enumerate(spec["containers"]):
@@ -242,6 +254,11 @@ def plan_topology(spec, names, port):
                 "published": "%s:80" % port if cspec.get("publish") else None,
             }
         )
+        if family == "ipv6":
+            conts[-1].update(
+                ip6="<%s IPv6>" % names[index] if bridged else None,
+                gateway6="<IPv6 gateway of %s>" % cspec["network"] if bridged else None,
+            )
     nets = [
         {"name": n, "bridge": "docker0" if n == "bridge" else "<bridge of %s>" % n}
         for n in sorted({c["network"] for c in conts if c["ip"]})

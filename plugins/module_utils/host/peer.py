@@ -33,8 +33,9 @@ class Peer:
         self.runner = runner
         self.info = None
 
-    def build(self, net):
-        """Create the namespace on the first two addresses of net; return {netns, ip, veth, host_veth, host_ip}."""
+    def build(self, net, net6=None):
+        """Create the namespace on the first two addresses of net (and of the IPv6 net6, when given); return
+        {netns, ip, veth, host_veth, host_ip, and ip6, host_ip6 with net6}."""
         hosts = list(net.hosts())
         host_ip, peer_ip = str(hosts[0]), str(hosts[1])
         netns, host_if, peer_if = self.names.netns, self.names.host_veth, self.names.peer_veth
@@ -57,9 +58,22 @@ class Peer:
             ["ip", "-n", netns, "link", "set", peer_if, "up"],
             ["ip", "-n", netns, "link", "set", "lo", "up"],
             ["ip", "-n", netns, "route", "add", "default", "via", host_ip],
-        ):
+        ) + self._six(net6):
             self.runner.run(argv, timeout=self.timeout, check=True)
         return self.info
+
+    def _six(self, net6):
+        """The commands that give both ends an address of net6 (nodad: usable at once) and the client its route."""
+        if net6 is None:
+            return ()
+        host_ip6, peer_ip6 = str(net6.network_address + 1), str(net6.network_address + 2)
+        self.info = dict(self.info or {}, ip6=peer_ip6, host_ip6=host_ip6, prefixlen6=net6.prefixlen)
+        netns, host_if, peer_if = self.names.netns, self.names.host_veth, self.names.peer_veth
+        return (
+            ["ip", "-6", "addr", "add", "%s/%s" % (host_ip6, net6.prefixlen), "dev", host_if, "nodad"],
+            ["ip", "-n", netns, "-6", "addr", "add", "%s/%s" % (peer_ip6, net6.prefixlen), "dev", peer_if, "nodad"],
+            ["ip", "-n", netns, "-6", "route", "add", "default", "via", host_ip6],
+        )
 
     def teardown(self):
         """Remove the veth pair and the namespace; return error messages."""
@@ -75,4 +89,12 @@ class Peer:
 
 def planned_peer():
     """The outside client a run would create, with placeholders (check mode)."""
-    return {"netns": "pf-<id>", "ip": "<peer>", "host_ip": "<host side>", "veth": "pfp<id>", "host_veth": "pfh<id>"}
+    return {
+        "netns": "pf-<id>",
+        "ip": "<peer>",
+        "host_ip": "<host side>",
+        "ip6": "<peer IPv6>",
+        "host_ip6": "<host side IPv6>",
+        "veth": "pfp<id>",
+        "host_veth": "pfh<id>",
+    }

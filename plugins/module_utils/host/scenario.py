@@ -13,7 +13,7 @@ from ansible_collections.dockernet.packetflow.plugins.module_utils.analysis impo
 from ansible_collections.dockernet.packetflow.plugins.module_utils.analysis.journeys import build_journeys
 from ansible_collections.dockernet.packetflow.plugins.module_utils.catalogue import plan, scenarios, verdict
 from ansible_collections.dockernet.packetflow.plugins.module_utils.catalogue.validate import validate
-from ansible_collections.dockernet.packetflow.plugins.module_utils.host import docker_api, traffic
+from ansible_collections.dockernet.packetflow.plugins.module_utils.host import docker_api, family, traffic
 from ansible_collections.dockernet.packetflow.plugins.module_utils.host import facts as hostfacts
 from ansible_collections.dockernet.packetflow.plugins.module_utils.host import lab as lab_module
 from ansible_collections.dockernet.packetflow.plugins.module_utils.host.cleanup import reap_run
@@ -29,6 +29,8 @@ BACKEND_TOOLS = {
     "nftables": ("nft",),
 }
 HOST_KEYS = ("name", "kernel", "docker_version", "backend", "userland_proxy", "br_netfilter", "iptables_default")
+# The IPv6 facts a result's host entry carries too, when the host reports them.
+HOST_KEYS6 = ("docker_ipv6", "docker_ip6tables")
 
 
 def result_head(run_id, started, facts, expected):
@@ -36,7 +38,7 @@ def result_head(run_id, started, facts, expected):
     return {
         "run_id": run_id,
         "started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(started)),
-        "host": {k: facts[k] for k in HOST_KEYS},
+        "host": dict({k: facts[k] for k in HOST_KEYS}, **{k: facts[k] for k in HOST_KEYS6 if k in facts}),
         "expected": expected,
         "warnings_list": list(facts["warnings"]),
         "error": None,
@@ -89,8 +91,10 @@ class ScenarioWorkload:
 
     stage = "build the lab"
 
-    def __init__(self, spec, params, client, facts, port, peer_net):
+    def __init__(self, spec, params, client, facts, port, nets):
         self.spec = spec
+        self.family = params.get("family") or "ipv4"
+        peer_net, self.peer_net6, self.subnets6 = nets
         self.params = params
         self.client = client
         self.facts = facts
@@ -102,13 +106,23 @@ class ScenarioWorkload:
     def build(self, run):
         """The lab's topology; in check mode the planned one."""
         if run.check_mode:
-            return plan_topology(self.spec, self.names, self.port)
+            return plan_topology(self.spec, self.names, self.port, self.family)
         self.env = run.names.env
-        lab = run.own(Lab(self.client, run.run_id, self.params["image"], self.params["timeout"], run.state, run.runner))
-        return lab.build(self.spec, self.names, self.port, self.peer_net)
+        lab = run.own(
+            Lab(
+                self.client,
+                run.run_id,
+                self.params["image"],
+                self.params["timeout"],
+                run.state,
+                run.runner,
+                self.family,
+            )
+        )
+        return lab.build(self.spec, self.names, self.port, self.peer_net, self.subnets6, self.peer_net6)
 
     def traffic(self, topology):
-        return plan.resolve_traffic(self.spec, topology, self.facts, self.port)
+        return plan.resolve_traffic(self.spec, topology, self.facts, self.port, self.family)
 
     def traced_pid(self, topology):
         return topology["containers"][0]["pid"] if self.spec.get("inside") else None
@@ -120,6 +134,21 @@ class ScenarioWorkload:
         traffic.send(item, self.params["count"], self.params["timeout"], self.env)
 
 
+def family_preflight(spec, params, client, facts):
+    """(outside client's subnet, its IPv6 subnet, ULA subnets of the lab's networks) of the run's family;
+    RuntimeError naming the fix when IPv6 is asked where Docker has it off."""
+    peer = outside_subnet() if spec.get("peer") else None
+    if params["family"] != "ipv6":
+        return peer, None, ()
+    family.check_ipv6(facts, params["scenario"])
+    if any("hostip" in (item["dst"], item["src"]) for item in spec["traffic"]) and not facts.get("primary_address6"):
+        raise RuntimeError(
+            "family=ipv6 (scenario %s) needs the host's own IPv6 address, but no interface with the IPv6 default "
+            "route has a global one: give the host one, or run this scenario in family ipv4" % params["scenario"]
+        )
+    return peer, (family.peer_subnet6() if peer else None), family.lab_subnets6(spec.get("networks", 0), client)
+
+
 def strip(item):
     """A traffic item as returned (no internal fields)."""
     return {k: v for k, v in item.items() if k not in ("prefix", "legs")}
@@ -128,21 +157,23 @@ def strip(item):
 def run_scenario(params, check_mode, docker_mod, get_bin_path):
     """Run one scenario and return the result contract; raise RuntimeError before building anything."""
     started = time.time()
+    params = dict(params, family=params.get("family") or "ipv4")
     validate(params)
     spec = scenarios.SCENARIOS[params["scenario"]]
     run_id = params["run_id"] or new_run_id()
     client, facts = preflight(params, docker_mod, get_bin_path)
     port = params["port"] or lab_module.free_port()
     lab_module.preflight(client, params["image"], spec, [params["name"], params["second_name"]], port)
-    peer_net = outside_subnet() if spec.get("peer") else None
-    expected = scenarios.expectation(params["scenario"], facts, params.get("expect"))
+    nets = family_preflight(spec, params, client, facts)
+    expected = scenarios.expectation(params["scenario"], facts, params.get("expect"), params["family"])
     result = {
         "scenario": params["scenario"],
+        "family": params["family"],
         "description": spec["description"],
         **result_head(run_id, started, facts, expected),
     }
     with host_run(params, facts, run_id, check_mode, docker_mod, deadline=120 + 20 * params["timeout"]) as run:
-        run.execute(ScenarioWorkload(spec, params, client, facts, port, peer_net))
+        run.execute(ScenarioWorkload(spec, params, client, facts, port, nets))
     result["warnings_list"] += run.warnings
     result["seconds"] = round(time.time() - started, 3)
     if run.topology is not None:

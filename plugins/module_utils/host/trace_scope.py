@@ -6,24 +6,33 @@ that tell its own trace lines from others'."""
 
 from __future__ import annotations
 
+import ipaddress
+
+
+def is_six(leg):
+    """Whether a leg is IPv6 (an address of it has a colon)."""
+    return ":" in "%s%s" % (leg.get("src") or "", leg.get("dst") or "")
+
 
 def iptables_matches(leg):
-    """iptables match arguments for one direction of a leg {src, dst, proto, sport, dport}."""
+    """iptables (ip6tables for IPv6) match arguments for one direction of a leg {src, dst, proto, sport, dport}."""
     args = []
     for opt, key in (("-s", "src"), ("-d", "dst"), ("-p", "proto"), ("--sport", "sport"), ("--dport", "dport")):
         if leg.get(key):
-            args += [opt, str(leg[key])]
+            value = "ipv6-icmp" if key == "proto" and leg[key] == "icmp" and is_six(leg) else leg[key]
+            args += [opt, str(value)]
     return args
 
 
 def nft_matches(leg):
-    """nft match expression for one direction of a leg."""
+    """nft match expression for one direction of a leg (ip6 saddr/daddr and ipv6-icmp for IPv6)."""
     parts = []
+    ip = "ip6" if is_six(leg) else "ip"
     if leg.get("src"):
-        parts.append("ip saddr %s" % leg["src"])
+        parts.append("%s saddr %s" % (ip, leg["src"]))
     if leg.get("dst"):
-        parts.append("ip daddr %s" % leg["dst"])
-    proto = leg.get("proto")
+        parts.append("%s daddr %s" % (ip, leg["dst"]))
+    proto = "ipv6-icmp" if leg.get("proto") == "icmp" and is_six(leg) else leg.get("proto")
     if proto and (leg.get("sport") or leg.get("dport")):
         for key in ("sport", "dport"):
             if leg.get(key):
@@ -52,13 +61,14 @@ def directions(legs):
 
 
 def flow_addresses(legs):
-    """Addresses the legs name, or None when a leg names none (then any address is ours)."""
+    """Addresses the legs name, or None when a leg names none (then any address is ours). IPv6 addresses are
+    there in the kernel log's form too, with all 32 digits."""
     addresses: set = set()
     for leg in legs:
         if not (leg.get("src") or leg.get("dst")):
             return None
         addresses.update(address for address in (leg.get("src"), leg.get("dst")) if address)
-    return addresses
+    return addresses | {ipaddress.ip_address(a).exploded for a in addresses if ":" in a}
 
 
 def flow_ports(legs):

@@ -12,9 +12,11 @@ HTTP_REQUEST = b"GET / HTTP/1.0\r\n\r\n"
 
 
 def send(item, count, timeout, env=None):
-    """Send one traffic item {to, proto, port, prefix}; fill in its command, ok and output."""
+    """Send one traffic item {to, proto, port, prefix}; fill in its command, ok and output. IPv6 addresses are
+    pinged with ping -6; busybox nc takes them as they are."""
     if item["proto"] == "icmp":
-        argv = ["busybox", "ping", "-c", str(count), "-W", "1", "-w", str(min(timeout, count + 1)), item["to"]]
+        six = ["-6"] if ":" in item["to"] else []
+        argv = ["busybox", "ping"] + six + ["-c", str(count), "-W", "1", "-w", str(min(timeout, count + 1)), item["to"]]
         data = None
     else:
         argv = ["busybox", "nc", "-w", "2", item["to"], str(item["port"])]

@@ -18,6 +18,7 @@ CASES = [
     ("second name with a leading dot", {"second_name": ".web2"}, "second_name", ".web2", NAME_FIX),
     ("unknown fate", {"expect": {"fate": "lost"}}, "fate", "lost", ("delivered",)),
     ("unknown expectation key", {"expect": {"bogus": "x"}}, "expect", "bogus", ("fate",)),
+    ("unknown family", {"family": "ipv5"}, "family", "ipv5", ("ipv4, ipv6",)),
 ]
 
 

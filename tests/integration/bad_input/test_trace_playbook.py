@@ -59,6 +59,9 @@ CASES = [
                                                {"name": "a", "src": "db", "dst": "api", "port": 1}]},
      "trace_flows", "a, a", "give each flow its own name"),
     ("flows not a list", "trace_flows=api", "trace_flows", "api", "list"),
+    ("unknown family", {"trace_families": ["ipv4", "ipx"]}, "trace_families", "ipx", "ipv4, ipv6"),
+    ("families as a string", "trace_families=ipv6", "trace_families", "ipv6", "list"),
+    ("no family", {"trace_families": []}, "trace_families", "[]", "non-empty list"),
     ("fail_on_mismatch not a boolean", "trace_fail_on_mismatch=maybe", "trace_fail_on_mismatch", "maybe",
      "Valid booleans"),
 ]

@@ -43,7 +43,7 @@ class FakeHost(FakeRunner):
 
     def __init__(self):
         super().__init__()
-        self.rules = {"legacy": [], "nft": []}
+        self.rules = {"legacy": [], "nft": [], "legacy6": [], "nft6": []}
         self.tables = set()
         self.netns = set()
         self.links = set()
@@ -63,14 +63,14 @@ class FakeHost(FakeRunner):
         return shown
 
     def answer(self, argv):
-        if argv[0] in ("iptables-legacy-save", "iptables-nft-save"):
-            backend = argv[0].split("-")[1]
+        if argv[0] in ("iptables-legacy-save", "iptables-nft-save", "ip6tables-legacy-save", "ip6tables-nft-save"):
+            backend = argv[0].split("-")[1] + ("6" if argv[0].startswith("ip6") else "")
             rules = self.rules[backend]
             shown = list(rules)
             rules[:] = [r for r in rules if not any(v in r for v in self.vanishing)]
             return 0, "*raw\n:PREROUTING ACCEPT [0:0]\n%sCOMMIT\n" % "".join(r + "\n" for r in shown), ""
-        if argv[0] in ("iptables-legacy", "iptables-nft"):
-            backend = argv[0].split("-")[1]
+        if argv[0] in ("iptables-legacy", "iptables-nft", "ip6tables-legacy", "ip6tables-nft"):
+            backend = argv[0].split("-")[1] + ("6" if argv[0].startswith("ip6") else "")
             rule = "-A " + " ".join('"%s"' % a if " " in a else a for a in argv[6:])
             present = rule in self.rules[backend]
             if argv[5] == "-D" and present:
