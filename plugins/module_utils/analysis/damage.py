@@ -29,15 +29,19 @@ _FAMILIES = ("ip", "ip6")
 def split_damaged(hops, changes, hook_of, seen_before, nat_check=None):
     """(kept, damaged): a longest run of hops, in order, whose headers agree from each to the next, and
     the others (each a damaged line). A run with fewer values cut short (the start of what another
-    hop shows where nothing rewrites it) is kept first, then one with more hops whose headers an
-    earlier packet showed, then a longer one, then one that ends later. hook_of(table, chain) is the hook a chain is
-    known to hook into, or None; seen_before(hop) is True when an earlier packet showed its headers;
-    changes are the indexes of the hops whose headers differ from the hop before; nat_check (or None)
-    tells which changes the packet's NAT gives."""
+    hop shows where nothing rewrites it) or against the DNAT rule traced before them is kept first,
+    then one with more hops whose headers an earlier packet showed, then a longer one, then one that
+    ends later. hook_of(table, chain) is the hook a chain is known to hook into, or None;
+    seen_before(hop) is True when an earlier packet showed its headers; changes are the indexes of the
+    hops whose headers differ from the hop before; nat_check (or None) tells which changes the
+    packet's NAT gives."""
     places = _Places(hops, hook_of, nat_check)
     if all(_agree(hops, places, index - 1, index) for index in changes):
         return hops, []
-    weights = [(-_looks_cut(hops, places, index), int(seen_before(hop)), 1) for index, hop in enumerate(hops)]
+    weights = [
+        (-(_looks_cut(hops, places, index) or _against_rule(nat_check, index)), int(seen_before(hop)), 1)
+        for index, hop in enumerate(hops)
+    ]
     best: list[tuple[int, int, int]] = []
     before: list[int | None] = []
     for index in range(len(hops)):
@@ -165,6 +169,11 @@ class _Places(dict):
                     self.first_known = (index, place[0])
                     break
         return self.first_known
+
+
+def _against_rule(nat_check, index):
+    """1 when the destination of hops[index] is not the target of a DNAT rule traced before it, else 0."""
+    return int(nat_check is not None and nat_check.against_rule(index))
 
 
 def _looks_cut(hops, places, index):

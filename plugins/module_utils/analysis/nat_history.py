@@ -163,6 +163,11 @@ class NatCheck:
             self.nat, self.direction = found
         self.index = {id(hop): index for index, hop in enumerate(hops)}
 
+    def against_rule(self, index):
+        """True when the destination of hops[index] is not the target of the last DNAT rule before it."""
+        before = [target for rule, target in self.targets if rule < index]
+        return bool(before) and not _matches(endpoint(self.hops[index], "dst"), before[-1])
+
     def allows(self, earlier, later, side):
         """True when the side (src or dst) of hops[earlier] may become that of hops[later]."""
         return self.objection(self.hops[earlier], self.hops[later], side) is None
