@@ -40,8 +40,8 @@ def test_ipv6_expectation_before_docker_25_has_no_docker_user():
     six = scenarios.expectation("container_to_container", dict(FACTS, bridge_nf_call_ip6tables="1"), family="ipv6")
     assert "filter:DOCKER-USER" in four["via"] and "filter:DOCKER-USER" not in six["via"]
     assert "no DOCKER-USER chain in ip6tables" in six["why"]
-    newer = scenarios.expectation("container_to_container", dict(FACTS, docker_version="25.0.3",
-                                                                  bridge_nf_call_ip6tables="1"), family="ipv6")
+    newer_facts = dict(FACTS, docker_version="25.0.3", bridge_nf_call_ip6tables="1")
+    newer = scenarios.expectation("container_to_container", newer_facts, family="ipv6")
     assert "filter:DOCKER-USER" in newer["via"]
 
 
