@@ -14,7 +14,9 @@ port, then measures in child processes, one per figure:
   - flow-filtered scan (1% of lines concern the flow): seconds, peak RSS
   - grep -c of the flow's address on the same file: seconds
   - the module path users run: packetflow_trace_log as Ansible runs it (its bounded line reader,
-    collect_journeys with max_packets 10000, the JSON result on stdout): seconds, peak RSS
+    collect_journeys with max_packets 10000, the JSON result on stdout): seconds, peak RSS; once with
+    every journey in the result, once with dest (the journeys written to a file, their outcomes in
+    the result)
 Times are CPU seconds of the measured work (the machine may be shared: CPU time is what
 other processes disturb least). Writes bench/results/analysis.json and prints a Markdown
 table with the ratios taken in this one run: parse/reference (speed), journeys/parse and
@@ -31,6 +33,7 @@ import os
 import re
 import subprocess
 import sys
+import tempfile
 import time
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -181,9 +184,11 @@ def main():
         measure(*args.measure)
         return
     os.makedirs(RESULTS, exist_ok=True)
+    # The generated files in a folder of this run's own: runs side by side must not share them.
+    work = tempfile.mkdtemp(prefix="pf-bench-analysis-")
     rows = []
     for kind in TEMPLATES:
-        path = os.path.join(RESULTS, "bench-%s.log" % kind)
+        path = os.path.join(work, "bench-%s.log" % kind)
         lines = generate(kind, path, args.lines)
         os.system("cat %s > /dev/null" % path)
         reference = run_child("reference", kind, path)
@@ -192,6 +197,7 @@ def main():
         flow = run_child("flow", kind, path)
         grep_s, grep_count = grep_seconds(path, client_address(FLOW_CLIENT_INDEX) + " ")
         module_s, module_mb, module_packets = module_run(path)
+        dest_s, dest_mb, dest_packets = module_run(path, dest=path + ".journeys.json")
         rows.append({
             "format": kind, "lines": lines, "bytes": os.path.getsize(path),
             "reference_seconds": round(reference["seconds"], 3), "reference_events": reference["events"],
@@ -209,19 +215,22 @@ def main():
             "grep_seconds": round(grep_s, 3), "grep_count": grep_count,
             "flow_vs_grep": round(flow["seconds"] / grep_s, 1),
             "module_seconds": round(module_s, 3), "module_peak_mb": module_mb, "module_packets": module_packets,
+            "module_dest_seconds": round(dest_s, 3), "module_dest_peak_mb": dest_mb, "module_dest_packets": dest_packets,
         })
         os.remove(path)
+    os.rmdir(work)
     with open(os.path.join(RESULTS, "analysis.json"), "w") as handle:
         json.dump({"python": sys.version.split()[0], "cpu_count": os.cpu_count(), "rows": rows}, handle, indent=2)
     print("| format | lines | reference lines/s | parse lines/s (peak MB) | parse speed / reference "
           "| journeys lines/s (peak MB) | journeys time / parse | flow scan s (peak MB) | grep -c s "
-          "| flow/grep | module s (peak MB, packets) |")
-    print("|---|---|---|---|---|---|---|---|---|---|---|")
+          "| flow/grep | module s (peak MB, packets) | module with dest s (peak MB, packets) |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|")
     for row in rows:
         print("| %(format)s | %(lines)d | %(reference_lines_per_second)d | %(parse_lines_per_second)d (%(parse_peak_mb)s) "
               "| %(parse_vs_reference)sx | %(full_lines_per_second)d (%(full_peak_mb)s) | %(full_vs_parse)sx "
               "| %(flow_seconds)s (%(flow_peak_mb)s) | %(grep_seconds)s | %(flow_vs_grep)sx "
-              "| %(module_seconds)s (%(module_peak_mb)s, %(module_packets)d) |" % row)
+              "| %(module_seconds)s (%(module_peak_mb)s, %(module_packets)d) "
+              "| %(module_dest_seconds)s (%(module_dest_peak_mb)s, %(module_dest_packets)d) |" % row)
 
 
 if __name__ == "__main__":

@@ -104,8 +104,8 @@ options:
       - For large logs. Every journey in the task result costs about 16 KB of JSON a packet, which Ansible copies
         several times; with O(dest) the journeys wait compressed until written one at a time, so memory
         stays low whatever O(max_packets).
-      - Fetch the file and give its content to M(dockernet.packetflow.packetflow_report) in its O(results)
-        (C(lookup('file', ...) | from_json)) for the report of every hop.
+      - For a report of every hop, fetch the file and give its content
+        (C(lookup('file', ...) | from_json)) to O(dockernet.packetflow.packetflow_report#module:results).
       - The file is replaced atomically, and only when its content changes.
     type: path
 extends_documentation_fragment:
