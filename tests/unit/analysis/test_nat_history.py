@@ -18,7 +18,11 @@ from ansible_collections.dockernet.packetflow.plugins.module_utils.analysis.jour
 FORMATS = {
     "legacy": ("legacy-external_to_published.kern.log", r" (?:SPT|DPT|SRC|DST)=(\S+)", "legacy.iptables-save"),
     "xtables-monitor": ("nft-external_to_published.trace", r" (?:SPORT|DPORT|SRC|DST)=(\S+)", "nft.iptables-save"),
-    "nft-monitor": ("nftables-external_to_published.trace", r" (?:ip|tcp) (?:saddr|daddr|sport|dport) (\S+)", None),
+    "nft-monitor": (
+        "nftables-external_to_published.trace",
+        r" (?:ip|tcp) (?:saddr|daddr|sport|dport) (\S+)",
+        "nftables.ruleset.json",
+    ),
 }
 
 
@@ -53,17 +57,22 @@ def replaced(lines, field, value):
     return mutated
 
 
-@pytest.mark.parametrize("trace_format", FORMATS)
-def test_no_cut_of_any_address_or_port_makes_a_rewrite(trace_format):
+@pytest.mark.parametrize(
+    "trace_format, every_cut", [("legacy", False), ("xtables-monitor", True), ("nft-monitor", True)]
+)
+def test_no_cut_of_any_address_or_port_makes_a_rewrite(trace_format, every_cut):
     """Every prefix of every address and port of every line (the measurement that found 60 fake
-    rewrites in xtables-monitor output and 21 in nft monitor output, next to NAT hooks): none."""
+    rewrites in xtables-monitor output and 21 in nft monitor output, next to NAT hooks): none. The
+    kernel log, where that measurement found none of its 2870 already, is cut at three lengths a value."""
     name, pattern, _ = FORMATS[trace_format]
     lines = read_lines(name)
     real = rewrites(build_journeys(lines))
     cuts = 0
     for field in header_fields(lines, pattern):
-        for cut in range(1, len(field[3])):
-            assert_no_fake_packet_or_rewrite(replaced(lines, field, field[3][:cut]), real)
+        value = field[3]
+        lengths = range(1, len(value)) if every_cut else sorted({1, len(value) // 2, len(value) - 1} - {0})
+        for cut in lengths:
+            assert_no_fake_packet_or_rewrite(replaced(lines, field, value[:cut]), real)
             cuts += 1
     assert cuts > 500
 
@@ -79,15 +88,13 @@ def test_seeded_damage_of_later_packets_never_makes_a_rewrite(trace_format, with
     """Later packets of a connection, one header value of one line replaced (cut, glued to a digit or the
     next key, another field's value, random digits): conntrack rewrites each as it rewrote the first."""
     name, pattern, ruleset_name = FORMATS[trace_format]
-    if with_ruleset and ruleset_name is None:
-        pytest.skip("the nft monitor fixture's ruleset is nft JSON of its own back end: run without")
     ruleset = ruleset_of(ruleset_name) if with_ruleset else None
     lines = read_lines(name)
     real = rewrites(build_journeys(lines, ruleset=ruleset))
     fields = header_fields(lines, pattern, first_packet_end(lines))
     values = sorted({field[3] for field in fields})
     rng = random.Random(12)
-    for _ in range(150):
+    for _ in range(100):
         field = rng.choice(fields)
         value = field[3]
         damaged = rng.choice(
