@@ -37,9 +37,10 @@ def timed(work):
 def measure(hosts):
     """The three phases' figures for ``hosts`` generated hosts, as a dict."""
     sys.path.insert(0, os.path.join(HERE, "..", "report"))
-    import bench_report  # pylint: disable=import-outside-toplevel
-    from ansible_collections.dockernet.packetflow.plugins.plugin_utils import (  # pylint: disable=import-outside-toplevel
-        report_fleet, report_render)
+    # pylint: disable=import-outside-toplevel
+    import bench_report
+
+    from ansible_collections.dockernet.packetflow.plugins.plugin_utils import report_fleet, report_render
 
     root = tempfile.mkdtemp(prefix="pf-report-cost-")
     try:
@@ -84,21 +85,35 @@ def main():
         return
     rows = []
     for hosts in (int(n) for n in args.hosts.split(",")):
-        run = subprocess.run([sys.executable, __file__, "--measure", str(hosts)], capture_output=True, text=True,
-                             check=True)
+        run = subprocess.run(
+            [sys.executable, __file__, "--measure", str(hosts)], capture_output=True, text=True, check=True
+        )
         rows.append(json.loads(run.stdout))
     print("| hosts | results.json | load | pages | index | total | per host | peak RSS |")
     print("|---:|---:|---:|---:|---:|---:|---:|---:|")
     for r in rows:
         total = sum(r[p]["wall_s"] for p in ("load", "pages", "index"))
         r["total_wall_s"], r["per_host_ms"] = round(total, 2), round(1000 * total / r["hosts"], 1)
-        print("| %d | %.0f MB | %.2f s | %.2f s | %.2f s (%.1f MB) | %.2f s | %.1f ms | %d MB |" % (
-            r["hosts"], r["results_mb"], r["load"]["wall_s"], r["pages"]["wall_s"], r["index"]["wall_s"],
-            r["index_mb"], total, r["per_host_ms"], r["peak_rss_mb"]))
+        print(
+            "| %d | %.0f MB | %.2f s | %.2f s | %.2f s (%.1f MB) | %.2f s | %.1f ms | %d MB |"
+            % (
+                r["hosts"],
+                r["results_mb"],
+                r["load"]["wall_s"],
+                r["pages"]["wall_s"],
+                r["index"]["wall_s"],
+                r["index_mb"],
+                total,
+                r["per_host_ms"],
+                r["peak_rss_mb"],
+            )
+        )
     os.makedirs(RESULTS, exist_ok=True)
     with open(os.path.join(RESULTS, "report-cost.jsonl"), "a", encoding="utf-8") as handle:
-        handle.write(json.dumps(dict(date=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-                                     cpus=os.cpu_count(), rows=rows)) + "\n")
+        handle.write(
+            json.dumps(dict(date=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), cpus=os.cpu_count(), rows=rows))
+            + "\n"
+        )
 
 
 if __name__ == "__main__":
