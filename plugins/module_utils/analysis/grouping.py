@@ -221,8 +221,9 @@ class JourneyBuilder:
         if not self.judge_damage or (hops[0]["ip_id"] is None and not hops[0].get("flow_label")):
             # Without an IP id or flow label, packets alike are told apart by less: not judged.
             return [finish_packet(packet, self.ruleset, self.saw_nat)]
+        runs_nat = any(table == "nat" for table, _ in packet["_segments"])
         if changes:
-            nat_check = self.nat_history.check(hops, changes)
+            nat_check = self.nat_history.check(hops, changes, runs_nat)
             kept, damaged = split_damaged(
                 hops, changes, self._known_hook, lambda hop: self._seen_before(hop, packet), nat_check
             )
@@ -232,7 +233,7 @@ class JourneyBuilder:
                 packet["hops"] = kept
                 # A damaged packet's reading may be the wrong one: its connection learns nothing from it.
                 return [finish_packet(packet, self.ruleset, self.saw_nat)]
-        self.nat_history.learn(hops, changes)
+        self.nat_history.learn(hops, changes, runs_nat)
         return [finish_packet(packet, self.ruleset, self.saw_nat)]
 
     def _known_hook(self, table, chain):

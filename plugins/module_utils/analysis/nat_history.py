@@ -54,23 +54,25 @@ class NatHistory:
         self.rule_text_of = rule_text_of
         self.tuples: OrderedDict = OrderedDict()
 
-    def check(self, hops, changes):
+    def check(self, hops, changes, runs_nat):
         """A NatCheck of a packet's hops (changes: the indexes of the hops whose headers differ from the
-        hop before), or None when nothing is known to judge them by."""
-        targets = [(index, self._dnat_target(hop)) for index, hop in enumerate(hops) if hop["table"] == "nat"]
-        targets = [(index, target) for index, target in targets if target is not None]
-        found = self._connection(hops, changes)
+        hop before; runs_nat: a hop is of the nat table), or None when nothing is known to judge them by."""
+        targets = []
+        if runs_nat:
+            targets = [(index, self._dnat_target(hop)) for index, hop in enumerate(hops) if hop["table"] == "nat"]
+            targets = [(index, target) for index, target in targets if target is not None]
+        found = None if runs_nat else self._connection(hops, changes)
         if found is None and not targets:
             return None
         return NatCheck(hops, found, targets)
 
-    def learn(self, hops, changes):
+    def learn(self, hops, changes, runs_nat):
         """Remember the NAT a connection's first packet shows (one that runs the nat table, or the first
         of its connection the trace shows); a reply of a connection whose SNAT was not seen tells what
         the request's source became."""
-        if not hops or any(hop.get("family") not in _FAMILIES for hop in hops):
+        if not hops or hops[0].get("family") not in _FAMILIES or hops[-1].get("family") not in _FAMILIES:
             return
-        found = self._connection(hops, changes)
+        found = None if runs_nat else self._connection(hops, changes)
         if found is None:
             self._remember(_first_nat(hops))
             return
@@ -79,10 +81,8 @@ class NatHistory:
             self._remember(dict(nat, src_to=endpoint(hops[0], "dst")))
 
     def _connection(self, hops, changes):
-        """(NAT, request or reply) of the packet's connection; None for a packet that runs the nat table
-        (a connection's first: its own rule decides) or whose connection was not seen."""
-        if any(hop["table"] == "nat" for hop in hops):
-            return None
+        """(NAT, request or reply) of the connection of a packet that does not run the nat table (one that
+        does is a connection's first: its own rule decides); None when its connection was not seen."""
         tuples = self.tuples
         for index in [0, *changes]:
             found = tuples.get(_tuple(hops[index]))
@@ -161,7 +161,6 @@ class NatCheck:
         self.direction: str | None = None
         if found is not None:
             self.nat, self.direction = found
-        self.index = {id(hop): index for index, hop in enumerate(hops)}
 
     def against_rule(self, index):
         """True when the destination of hops[index] is not the target of the last DNAT rule before it."""
@@ -170,15 +169,17 @@ class NatCheck:
 
     def allows(self, earlier, later, side):
         """True when the side (src or dst) of hops[earlier] may become that of hops[later]."""
-        return self.objection(self.hops[earlier], self.hops[later], side) is None
+        return self._objection(earlier, later, side) is None
 
-    def objection(self, first, second, side):
+    def objection(self, one, other, side):
         """None, or plain words: why the side (src or dst) of one hop cannot become that of the other."""
-        if self.index[id(first)] > self.index[id(second)]:
-            first, second = second, first
+        places = sorted(index for index, hop in enumerate(self.hops) if hop is one or hop is other)
+        return self._objection(places[0], places[-1], side)
+
+    def _objection(self, start, end, side):
+        first, second = self.hops[start], self.hops[end]
         before, after = endpoint(first, side), endpoint(second, side)
         if side == "dst":
-            start, end = self.index[id(first)], self.index[id(second)]
             for index, target in self.targets:
                 if start <= index < end and not _matches(after, target):
                     return "the DNAT rule of line %s rewrites the destination to %s" % (
