@@ -221,7 +221,7 @@ class JourneyBuilder:
         if not self.judge_damage or (hops[0]["ip_id"] is None and not hops[0].get("flow_label")):
             # Without an IP id or flow label, packets alike are told apart by less: not judged.
             return [finish_packet(packet, self.ruleset, self.saw_nat)]
-        runs_nat = any(table == "nat" for table, _ in packet["_segments"])
+        runs_nat = any(segment[0] == "nat" for segment in packet["_segments"])
         if changes:
             nat_check = self.nat_history.check(hops, changes, runs_nat)
             kept, damaged = split_damaged(

@@ -51,7 +51,7 @@ def assert_no_fake_packet_or_rewrite(lines, real, ruleset=None):
 
 
 def replaced(lines, field, value):
-    index, start, end, _ = field
+    index, start, end = field[:3]
     mutated = list(lines)
     mutated[index] = lines[index][:start] + value + lines[index][end:]
     return mutated
@@ -64,7 +64,7 @@ def test_no_cut_of_any_address_or_port_makes_a_rewrite(trace_format, every_cut):
     """Every prefix of every address and port of every line (the measurement that found 60 fake
     rewrites in xtables-monitor output and 21 in nft monitor output, next to NAT hooks): none. The
     kernel log, where that measurement found none of its 2870 already, is cut at three lengths a value."""
-    name, pattern, _ = FORMATS[trace_format]
+    name, pattern = FORMATS[trace_format][:2]
     lines = read_lines(name)
     real = rewrites(build_journeys(lines))
     cuts = 0
@@ -94,7 +94,7 @@ def test_seeded_damage_of_later_packets_never_makes_a_rewrite(trace_format, with
     fields = header_fields(lines, pattern, first_packet_end(lines))
     values = sorted({field[3] for field in fields})
     rng = random.Random(12)
-    for _ in range(100):
+    for dummy in range(100):
         field = rng.choice(fields)
         value = field[3]
         damaged = rng.choice(
@@ -103,7 +103,7 @@ def test_seeded_damage_of_later_packets_never_makes_a_rewrite(trace_format, with
                 value + rng.choice("0123456789"),
                 value + "LEN=60",
                 rng.choice(values),
-                "".join(rng.choice("0123456789.") for _ in range(rng.randint(1, 12))),
+                "".join(rng.choice("0123456789.") for dummy in range(rng.randint(1, 12))),
             ]
         )
         assert_no_fake_packet_or_rewrite(replaced(lines, field, damaged), real, ruleset)

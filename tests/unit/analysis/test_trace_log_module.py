@@ -146,7 +146,7 @@ def test_dest_holds_the_journeys_and_the_result_their_outcomes(tmp_path):
 
 
 @pytest.mark.parametrize("dest, message", [
-    (lambda tmp: str(tmp), "is a directory"),
+    (str, "is a directory"),
     (lambda tmp: str(tmp / "missing" / "journeys.json"), "does not exist or is not writable"),
 ])
 def test_bad_dest_fails_before_reading(tmp_path, dest, message):
