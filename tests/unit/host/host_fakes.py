@@ -37,6 +37,20 @@ class FakeRunner:
         self.killed.append((pid, signum))
 
 
+class Recorder(FakeRunner):
+    """A FakeRunner that also keeps the lines each iptables-restore was given (its file goes after)."""
+
+    def __init__(self):
+        super().__init__()
+        self.restored = []
+
+    def run(self, argv, timeout=10, check=False):
+        if argv[-1].endswith(".restore"):
+            with open(argv[-1], encoding="utf-8") as handle:
+                self.restored.append(handle.read().splitlines())
+        return super().run(argv, timeout, check)
+
+
 class FakeHost(FakeRunner):
     """A host's raw TRACE rules, nft tables, namespaces and links, changed by the commands run on it.
     Names in ``vanishing`` are listed once more, then gone before anyone can remove them."""

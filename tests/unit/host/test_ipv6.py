@@ -4,7 +4,7 @@ tell its kernel log lines, cleanup of ip6tables rules, ULA and documentation sub
 import ipaddress
 
 import pytest
-from host_fakes import FakeHost, FakeRunner
+from host_fakes import FakeHost, FakeRunner, Recorder
 
 from ansible_collections.dockernet.packetflow.plugins.module_utils.host import family
 from ansible_collections.dockernet.packetflow.plugins.module_utils.host.cleanup import Cleaner
@@ -18,18 +18,6 @@ from ansible_collections.dockernet.packetflow.plugins.module_utils.host.tracer i
 RUN = "pf-20261202-abcdef"
 TAG = "packetflow:" + RUN
 LEGS = [{"src": "fd00:70f:1::1", "dst": "fd00:70f:1::242:ac11:2", "proto": "icmp"}]
-
-
-class Recorder(FakeRunner):
-    def __init__(self):
-        super().__init__()
-        self.restored = []
-
-    def run(self, argv, timeout=10, check=False):
-        if argv[-1].endswith(".restore"):
-            with open(argv[-1]) as handle:
-                self.restored.append(handle.read().splitlines())
-        return super().run(argv, timeout, check)
 
 
 def test_ipv6_matches_name_ip6_and_icmpv6():

@@ -2,7 +2,7 @@
 
 import os
 
-from host_fakes import FakeRunner
+from host_fakes import FakeRunner, Recorder
 
 from ansible_collections.dockernet.packetflow.plugins.module_utils.host.tracer import Tracer
 
@@ -14,20 +14,6 @@ LEGS = [{"src": "172.17.0.1", "dst": "172.17.0.2", "proto": "icmp"}]
 def iptables(backend, action, chain, src, dst, position=()):
     return (["iptables-%s" % backend, "-w", "5", "-t", "raw", action, chain] + list(position)
             + ["-s", src, "-d", dst, "-p", "icmp", "-m", "comment", "--comment", TAG, "-j", "TRACE"])
-
-
-class Recorder(FakeRunner):
-    """A FakeRunner that also keeps the lines each iptables-restore was given (its file goes after)."""
-
-    def __init__(self):
-        super().__init__()
-        self.restored = []
-
-    def run(self, argv, timeout=10, check=False):
-        if argv[-1].endswith(".restore"):
-            with open(argv[-1]) as handle:
-                self.restored.append(handle.read().splitlines())
-        return super().run(argv, timeout, check)
 
 
 def restore(backend, tmp_path, prefix=()):
