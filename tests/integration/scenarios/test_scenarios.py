@@ -85,6 +85,29 @@ def test_failure_midway_still_tears_everything_down(stage, target, monkeypatch, 
     assert result["error"] == "%s failed: injected failure" % stage
 
 
+def test_a_trace_monitor_overrun_runs_the_scenario_again(monkeypatch, unchanged, tmp_path):
+    """The first run's trace monitor overran (its ENOBUFS count set, as when xtables-monitor printed "No
+    buffer space available" and exited): the scenario runs once more under a new run id, says why, and
+    both runs leave nothing."""
+    from ansible_collections.dockernet.packetflow.plugins.module_utils.host.tracer import Tracer
+
+    collect, runs = Tracer.collect, []
+
+    def overran_once(tracer, *args, **kwargs):
+        lines = collect(tracer, *args, **kwargs)
+        runs.append(tracer.run_id)
+        if len(runs) == 1:
+            tracer.lost["monitor_overruns"] = 1
+        return lines
+
+    monkeypatch.setattr(Tracer, "collect", overran_once)
+    result = in_process("external_to_published", tmp_path)()
+    assert result["error"] is None and result["passed"], result.get("explanation")
+    assert len(runs) == 2 and result["run_id"] == runs[1] != runs[0]
+    assert "run %s lost trace events (its trace monitor overran: ENOBUFS), so the scenario ran again" % runs[0] in (
+        result["warnings_list"])
+
+
 def write_sysctl(value):
     with open(ALL_NETNS, "w") as handle:
         handle.write(value)
