@@ -46,6 +46,11 @@ v6_rules() {
   { legacy_loaded filter && ip6tables-legacy-save -t filter | grep -q '^:DOCKER '; } \
     || ip6tables-nft-save -t filter | grep -q '^:DOCKER '
 }
+# Docker writes docker0's IPv6 MASQUERADE after its filter chains: the first scenario must not start before it.
+v6_nat() {
+  { legacy_loaded nat && ip6tables-legacy-save -t nat | grep -q -- "-s $cidr ! -o docker0 -j MASQUERADE"; } \
+    || ip6tables-nft-save -t nat | grep -q -- "-s $cidr ! -o docker0 -j MASQUERADE"
+}
 docker0_v6() { ip -6 -o addr show dev docker0 | awk '{print $4}' | sort; }
 
 case $action in
@@ -66,6 +71,7 @@ EOF
   }
   restart_dockerd merge
   wait_for 30 v6_rules || { echo "Docker's IPv6 rules did not appear in ip6tables" >&2; exit 1; }
+  wait_for 30 v6_nat || { echo "Docker's IPv6 MASQUERADE for $cidr did not appear in ip6tables" >&2; exit 1; }
   echo "dockerd $(docker version -f '{{.Server.Version}}') with IPv6 on ($cidr, ip6tables, experimental)"
   ;;
 off)
