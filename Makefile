@@ -27,7 +27,7 @@ export ANSIBLE_COLLECTIONS_PATH := $(COLLECTIONS)
 export PYTHONPATH := $(COLLECTIONS)
 export ANSIBLE_FORCE_COLOR := 0
 
-.PHONY: help demo test controller-deps test-deps browser-deps venv venv-test collection lint sanity unit ee host-images fleet-images systemd-image integration molecule molecule-systemd molecule-fleet bench clean
+.PHONY: help demo test controller-deps test-deps browser-deps venv venv-test collection lint sanity unit ee host-images fleet-images systemd-image integration integration-ipv6 molecule molecule-systemd molecule-fleet bench clean
 
 help:
 	@echo "make demo   prepare localhost, trace every scenario and write reports/index.html"
@@ -94,9 +94,19 @@ integration: venv-test collection browser-deps
 	$(BIN)/python -m pytest tests/integration/roles tests/integration/bad_input tests/integration/registry tests/integration/report \
 	  tests/integration/docker29_replay $(DURATIONS) $(PYTEST_ARGS)
 	tests/integration/scenarios/switch_backend.sh nft
-	$(BIN)/python -m pytest tests/integration/scenarios $(DURATIONS) $(PYTEST_ARGS)
+	$(BIN)/python -m pytest tests/integration/scenarios $(NOT_IPV6) $(DURATIONS) $(PYTEST_ARGS)
 	tests/integration/scenarios/switch_backend.sh legacy
-	rc=0; $(BIN)/python -m pytest tests/integration/scenarios $(DURATIONS) $(PYTEST_ARGS) || rc=$$?; \
+	rc=0; $(BIN)/python -m pytest tests/integration/scenarios $(NOT_IPV6) $(DURATIONS) $(PYTEST_ARGS) || rc=$$?; \
+	  tests/integration/scenarios/switch_backend.sh nft; exit $$rc
+
+# The IPv6 scenarios on the real engine (dockerd restarted with IPv6 on, then as before), on both back
+# ends. Not in make test yet: on this host a scenario in it fails in about one run of three (open).
+NOT_IPV6 := --ignore=tests/integration/scenarios/test_ipv6.py
+integration-ipv6: venv-test collection
+	tests/integration/scenarios/switch_backend.sh nft
+	$(BIN)/python -m pytest tests/integration/scenarios/test_ipv6.py $(PYTEST_ARGS)
+	tests/integration/scenarios/switch_backend.sh legacy
+	rc=0; $(BIN)/python -m pytest tests/integration/scenarios/test_ipv6.py $(PYTEST_ARGS) || rc=$$?; \
 	  tests/integration/scenarios/switch_backend.sh nft; exit $$rc
 
 # docker-registry's postinst starts a registry on :5000 where no policy-rc.d holds services back:

@@ -51,6 +51,9 @@ v6_nat() {
   { legacy_loaded nat && ip6tables-legacy-save -t nat | grep -q -- "-s $cidr ! -o docker0 -j MASQUERADE"; } \
     || ip6tables-nft-save -t nat | grep -q -- "-s $cidr ! -o docker0 -j MASQUERADE"
 }
+# docker0's new IPv6 addresses are tentative until duplicate address detection ends (1-2 s measured):
+# until then the host cannot send from them, and the first scenario's packets take another path.
+settled_v6() { ! ip -6 addr show dev docker0 tentative | grep -q inet6; }
 docker0_v6() { ip -6 -o addr show dev docker0 | awk '{print $4}' | sort; }
 
 case $action in
@@ -72,6 +75,7 @@ EOF
   restart_dockerd merge
   wait_for 30 v6_rules || { echo "Docker's IPv6 rules did not appear in ip6tables" >&2; exit 1; }
   wait_for 30 v6_nat || { echo "Docker's IPv6 MASQUERADE for $cidr did not appear in ip6tables" >&2; exit 1; }
+  wait_for 30 settled_v6 || { echo "docker0's IPv6 addresses stayed tentative" >&2; exit 1; }
   echo "dockerd $(docker version -f '{{.Server.Version}}') with IPv6 on ($cidr, ip6tables, experimental)"
   ;;
 off)

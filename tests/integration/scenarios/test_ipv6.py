@@ -112,9 +112,6 @@ def test_scenario_in_ipv6(scenario, unchanged6, tmp_path):
     fate, at, chains = CASES[scenario]
     if scenario in LEGACY_OPEN and ":DOCKER " in sh(["iptables-legacy-save", "-t", "nat"]):
         pytest.skip("%s in IPv6 traces nothing on iptables-legacy yet (open, see the README)" % scenario)
-    if scenario == "host_to_container":
-        pytest.skip("host_to_container in IPv6: the echo request sometimes crosses no nat hop on iptables-nft "
-                    "(open, see the README)")
     result = run_module("packetflow_scenario", dict(NAMES, scenario=scenario, family="ipv6", workdir=str(tmp_path)))
     assert not result.get("failed"), result.get("msg")
     assert result["family"] == "ipv6" and result["error"] is None, result["error"]
