@@ -7,7 +7,6 @@ discovered from the host's state, a bounded probe or a wait for the real traffic
 from __future__ import annotations
 
 import os
-import threading
 import time
 from typing import Any
 
@@ -312,37 +311,13 @@ def unanswered(item, packets):
     )
 
 
-class Background(threading.Thread):
-    """func(*args) in a thread, so that waiting for a command overlaps other work; result() joins it and
-    returns what func returned (or raises what it raised)."""
-
-    def __init__(self, func, *args):
-        super().__init__(daemon=True)
-        self.func, self.args, self.value, self.error = func, args, None, None
-        self.start()
-
-    def run(self):
-        try:
-            self.value = self.func(*self.args)
-        except Exception as exc:  # pylint: disable=broad-exception-caught
-            self.error = exc
-
-    def result(self):
-        self.join()
-        if self.error is not None:
-            raise self.error
-        return self.value
-
-
 def flow_verdict(result, run, expected, facts):
     """Build the journeys of a finished flow, name the deciding rule's owner, check the policy."""
     ruleset_path = run.write_ruleset()
-    # The nft listing (rule texts by handle) is read while the journeys are built.
-    listing = Background(nft_rules.read_ruleset, run.runner)
     pcaps = run.pcaps()
     journeys = build_journeys(run.lines, trace_format=run.tracer.trace_format, ruleset=run.ruleset, pcaps=pcaps)
     packets = journeys["packets"]
-    rules, native = listing.result()
+    rules, native = nft_rules.read_ruleset(run.runner)
     nft_rules.fill_rule_texts(packets, rules)
     if native and run.backend == "legacy":
         result["warnings_list"].append(narrate.untraced_tables(native))
