@@ -12,7 +12,6 @@ set -euo pipefail
 action=${1:?usage: ipv6_engine.sh on|off SAVE_DIR}
 save=${2:?usage: ipv6_engine.sh on|off SAVE_DIR}
 daemon_json=/etc/docker/daemon.json
-pidfile=/var/run/docker.pid
 cidr=fd00:70f:1::/64
 lock=${PF_ENGINE_LOCK:-/tmp/pf-engine.lock}
 if [ "${PF_ENGINE_LOCKED:-0}" != 1 ]; then
@@ -22,14 +21,8 @@ fi
 sysctls="net.ipv6.conf.all.forwarding net.ipv6.conf.default.forwarding net.ipv6.conf.all.accept_ra
 net.ipv6.conf.default.accept_ra"
 
-wait_for() {  # wait_for SECONDS COMMAND...
-  local deadline=$((SECONDS + $1)); shift
-  until "$@" >/dev/null 2>&1; do
-    [ $SECONDS -lt $deadline ] || return 1
-    sleep 0.2
-  done
-}
-dockerd_gone() { ! { [ -f $pidfile ] && kill -0 "$(cat $pidfile)" 2>/dev/null; }; }
+# shellcheck source=engine_lib.sh
+. "$(dirname "$0")/engine_lib.sh"
 restart_dockerd() {
   if [ -f $pidfile ] && kill -0 "$(cat $pidfile)" 2>/dev/null; then kill -TERM "$(cat $pidfile)"; fi
   wait_for 60 dockerd_gone || { echo "dockerd did not stop within 60s" >&2; exit 1; }

@@ -9,7 +9,6 @@ set -euo pipefail
 to=${1:?usage: switch_backend.sh legacy|nft}
 case $to in legacy) from=nft ;; nft) from=legacy ;; *) echo "usage: $0 legacy|nft" >&2; exit 2 ;; esac
 lock=${PF_ENGINE_LOCK:-/tmp/pf-engine.lock}
-pidfile=/var/run/docker.pid
 
 # A caller that runs us under `flock /tmp/pf-engine.lock ...` hands its locked descriptor down.
 inherited_lock() {
@@ -26,14 +25,8 @@ if [ "${PF_ENGINE_LOCKED:-0}" != 1 ] && ! inherited_lock; then
   flock -x -w 900 9 || { echo "could not lock $lock within 900s" >&2; exit 1; }
 fi
 
-wait_for() {  # wait_for SECONDS COMMAND...: poll until COMMAND succeeds
-  local deadline=$((SECONDS + $1)); shift
-  until "$@" >/dev/null 2>&1; do
-    [ $SECONDS -lt $deadline ] || return 1
-    sleep 0.2
-  done
-}
-dockerd_gone() { ! { [ -f $pidfile ] && kill -0 "$(cat $pidfile)" 2>/dev/null; }; }
+# shellcheck source=engine_lib.sh
+. "$(dirname "$0")/engine_lib.sh"
 
 if [ -d /run/systemd/system ]; then
   systemctl stop docker.service docker.socket
